@@ -1,0 +1,201 @@
+"""Jurisdictions (属地), users and roles (R-ACL-1, R-ACL-2, R-COL-3)."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.Model):
+    """A node of Shanxi's jurisdiction tree (GB/T 2260): the province, its 11 cities, their counties.
+
+    The province's own code (140000) is also the jurisdiction of province-level units (省直), and a
+    city's own code (e.g. 140500) that of its city-level units (市直). ``path`` lists the codes from
+    the root ("140000/140500/140502/"), so "is inside" is one indexed prefix match, not a loop.
+    """
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("省")
+        CITY = "city", _("市")
+        COUNTY = "county", _("县（市、区）")
+
+    code = models.CharField(_("区划代码"), max_length=6, primary_key=True)
+    name = models.CharField(_("名称"), max_length=50)
+    level = models.CharField(_("层级"), max_length=10, choices=Level.choices)
+    parent = models.ForeignKey("self", verbose_name=_("上级"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="children")
+    path = models.CharField(_("路径"), max_length=40, unique=True)
+
+    class Meta:
+        verbose_name = _("属地")
+        verbose_name_plural = _("属地")
+        ordering = ["code"]
+        indexes = [
+            # "inside" queries are LIKE 'prefix%'; varchar_pattern_ops makes them index scans
+            # in any collation (GinIndex is not needed for a prefix).
+            models.Index(fields=["path"], name="region_path_prefix_idx", opclasses=["varchar_pattern_ops"]),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        if self.level == self.Level.COUNTY and self.parent_id:
+            return f"{self.parent.name}{self.name}"
+        return self.name
+
+    @property
+    def jurisdiction_label(self) -> str:
+        """How a bureau names this region as a place where archives are managed."""
+        if self.level == self.Level.PROVINCE:
+            return _("省直（%(name)s）") % {"name": self.name}
+        if self.level == self.Level.CITY:
+            return _("%(name)s市直") % {"name": self.name}
+        return self.full_name
+
+    def contains(self, other: "Region | None") -> bool:
+        return other is not None and other.path.startswith(self.path)
+
+    def subtree(self):
+        """This region and everything below it, as one indexed prefix query."""
+        return Region.objects.filter(path__startswith=self.path)
+
+
+class Role(models.TextChoices):
+    ACCOUNTANT = "accountant", _("会计人员")
+    COUNTY_REVIEWER = "county_reviewer", _("县级财政部门审核人员")
+    CITY_REVIEWER = "city_reviewer", _("市级财政部门审核人员")
+    PROVINCE_STAFF = "province_staff", _("省财政厅工作人员")
+    INSTITUTION = "institution", _("继续教育培训机构")
+    EMPLOYER = "employer", _("用人单位管理员")
+    EXCHANGE_CLIENT = "exchange_client", _("全国平台接口客户端")
+
+
+REVIEWER_ROLES = {Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_STAFF}
+REGION_SCOPED_ROLES = REVIEWER_ROLES | {Role.INSTITUTION, Role.EMPLOYER}
+# The level of region each staff role must be scoped to.
+ROLE_REGION_LEVEL = {
+    Role.COUNTY_REVIEWER: {Region.Level.COUNTY},
+    Role.CITY_REVIEWER: {Region.Level.CITY},
+    Role.PROVINCE_STAFF: {Region.Level.PROVINCE},
+    Role.INSTITUTION: {Region.Level.PROVINCE, Region.Level.CITY, Region.Level.COUNTY},
+    Role.EMPLOYER: {Region.Level.PROVINCE, Region.Level.CITY, Region.Level.COUNTY},
+}
+
+
+class IdType(models.TextChoices):
+    RESIDENT_ID = "resident_id", _("居民身份证（含港澳台居民居住证）")
+    HK_MO_PERMIT = "hk_mo_permit", _("港澳居民来往内地通行证")
+    TW_PERMIT = "tw_permit", _("台湾居民来往大陆通行证")
+    PASSPORT = "passport", _("护照")
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("男")
+    FEMALE = "F", _("女")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, username, password=None, **fields):
+        if not username:
+            raise ValueError("username is required")
+        user = self.model(username=username, **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username, password=None, **fields):
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        fields.setdefault("role", Role.PROVINCE_STAFF)
+        fields.setdefault("region_id", "140000")
+        return self.create_user(username, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in: an accountant (username = ID number) or staff scoped to a region."""
+
+    username = models.CharField(_("用户名"), max_length=64, unique=True)
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.ACCOUNTANT, db_index=True)
+    name = models.CharField(_("姓名"), max_length=50)
+    id_type = models.CharField(_("证件类型"), max_length=20, choices=IdType.choices, blank=True)
+    id_number = models.CharField(_("证件号码"), max_length=30, blank=True)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True)
+    mobile = models.CharField(_("手机号码"), max_length=11, blank=True)
+    email = models.EmailField(_("电子邮箱"), blank=True)
+    region = models.ForeignKey(Region, verbose_name=_("所属属地"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="staff")
+    organisation = models.CharField(_("单位名称"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    is_staff = models.BooleanField(_("可登录管理后台"), default=False)
+    date_joined = models.DateTimeField(_("注册时间"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+        constraints = [
+            # One person, one archive (R-COL-3): an ID type and number register once.
+            models.UniqueConstraint(fields=["id_type", "id_number"], condition=~Q(id_number=""),
+                                    name="user_unique_id_document"),
+            models.CheckConstraint(condition=Q(mobile="") | Q(mobile__regex=r"^1[3-9][0-9]{9}$"),
+                                   name="user_mobile_format"),
+            models.CheckConstraint(condition=Q(role="accountant") | Q(role="exchange_client")
+                                   | Q(region__isnull=False), name="user_staff_has_region"),
+            models.CheckConstraint(condition=Q(id_number="") | Q(id_number__regex=r"^[0-9A-Z]{5,30}$"),
+                                   name="user_id_number_format"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}（{self.username}）" if self.name else self.username
+
+    @property
+    def is_accountant(self) -> bool:
+        return self.role == Role.ACCOUNTANT
+
+    @property
+    def is_reviewer(self) -> bool:
+        """County, city and provincial bureau staff: the people who work the review queues."""
+        return self.role in REVIEWER_ROLES
+
+    @property
+    def is_province_staff(self) -> bool:
+        return self.role == Role.PROVINCE_STAFF
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+
+def mask_id_number(number: str) -> str:
+    """Show the first 3 and last 4 characters of an ID number (e.g. 140************22X)."""
+    if len(number) <= 7:
+        return "*" * len(number)
+    return f"{number[:3]}{'*' * (len(number) - 7)}{number[-4:]}"
+
+
+class SmsCode(models.Model):
+    """A one-time code sent to a registered mobile (password reset). Stored hashed, short-lived."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=20, default="password_reset")
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("短信验证码")
+        verbose_name_plural = _("短信验证码")
+        indexes = [models.Index(fields=["user", "purpose", "-created_at"], name="smscode_user_idx")]

@@ -1,0 +1,203 @@
+"""Every write on accounts: registration, staff accounts, password reset, exchange tokens.
+
+Registration (R-COL-2, R-COL-3): real name, ID type and number, sex, birth date, mobile and a
+password. The ID number becomes the username; a resident ID must pass GB 11643 and agree with
+the birth date and sex entered; one ID registers once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from accounts.models import ROLE_REGION_LEVEL, IdType, Region, Role, Sex, SmsCode, User
+from accounts.validators import normalise_id_number, parse_resident_id, validate_mobile
+from kjzx.api import DomainError
+from kjzx.audit import record_event
+from kjzx.sms import send_sms
+
+DUPLICATE_ID_MESSAGE = "该证件号码已注册，请直接登录；如忘记密码，请使用“找回密码”。"
+
+
+def _add(errors: dict, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def registration_check(*, id_type: str, id_number: str, name: str, sex: str, birth_date: date | None,
+                       mobile: str, password: str) -> tuple[dict[str, list[str]], str]:
+    """All the registration rules at once: (errors by field, the canonical ID number)."""
+    errors: dict[str, list[str]] = {}
+    number = ""
+    if id_type not in IdType.values:
+        _add(errors, "id_type", "请选择证件类型。")
+    else:
+        try:
+            number = normalise_id_number(id_type, id_number)
+        except ValidationError as exc:
+            _add(errors, "id_number", exc.messages[0])
+    if id_type == IdType.RESIDENT_ID and number:
+        parsed = parse_resident_id(number)
+        if birth_date and parsed.birth_date != birth_date:
+            _add(errors, "birth_date", "出生日期与身份证号码中的出生日期不一致。")
+        if sex in Sex.values and parsed.sex != sex:
+            _add(errors, "sex", "性别与身份证号码（第17位）不一致。")
+    if number and User.objects.filter(id_type=id_type, id_number=number).exists():
+        _add(errors, "id_number", DUPLICATE_ID_MESSAGE)
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        _add(errors, "name", "请输入与证件一致的真实姓名（不超过50个字）。")
+    if sex not in Sex.values:
+        _add(errors, "sex", "请选择性别。")
+    if birth_date is None:
+        _add(errors, "birth_date", "请输入出生日期。")
+    elif birth_date > timezone.localdate():
+        _add(errors, "birth_date", "出生日期不能晚于今天。")
+    try:
+        validate_mobile(mobile)
+    except ValidationError as exc:
+        _add(errors, "mobile", exc.messages[0])
+    try:
+        validate_password(password or "", User(username=number, name=name, mobile=mobile))
+    except ValidationError as exc:
+        for message in exc.messages:
+            _add(errors, "password", message)
+    return errors, number
+
+
+@transaction.atomic
+def account_register(*, id_type: str, id_number: str, name: str, sex: str, birth_date: date | None,
+                     mobile: str, password: str, ip: str | None = None) -> User:
+    """Register an accountant (注册); raises DomainError with every wrong field."""
+    errors, number = registration_check(id_type=id_type, id_number=id_number, name=name, sex=sex,
+                                        birth_date=birth_date, mobile=mobile, password=password)
+    if errors:
+        raise DomainError(errors)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                username=number, password=password, role=Role.ACCOUNTANT, name=name.strip(),
+                id_type=id_type, id_number=number, sex=sex, birth_date=birth_date, mobile=mobile,
+            )
+    except IntegrityError:  # two registrations of one ID at the same moment
+        raise DomainError({"id_number": [DUPLICATE_ID_MESSAGE]}) from None
+    record_event(user, "account.registered", by=user, ip=ip)
+    return user
+
+
+@transaction.atomic
+def staff_create(*, role: str, region_code: str, username: str, password: str, name: str = "",
+                 organisation: str = "", by: User | None = None) -> User:
+    """Create a staff account scoped to a region (API.md §3, create_staff)."""
+    errors: dict[str, list[str]] = {}
+    if role not in ROLE_REGION_LEVEL:
+        _add(errors, "role", f"角色应为：{', '.join(sorted(ROLE_REGION_LEVEL))}。")
+    region = Region.objects.filter(code=region_code).first()
+    if region is None:
+        _add(errors, "region", f"属地代码 {region_code} 不存在（应为山西省内的GB/T 2260六位代码）。")
+    elif role in ROLE_REGION_LEVEL and region.level not in ROLE_REGION_LEVEL[role]:
+        _add(errors, "region", f"{Role(role).label}的属地应为{'、'.join(Region.Level(lv).label for lv in sorted(ROLE_REGION_LEVEL[role]))}级。")
+    if not username or User.objects.filter(username=username).exists():
+        _add(errors, "username", f"用户名 {username!r} 为空或已被使用。")
+    try:
+        validate_password(password or "", User(username=username, name=name))
+    except ValidationError as exc:
+        errors.setdefault("password", []).extend(exc.messages)
+    if errors:
+        raise DomainError(errors)
+    user = User.objects.create_user(username=username, password=password, role=role, region=region,
+                                    name=name or username, organisation=organisation)
+    record_event(user, "account.staff_created", by=by, extra={"role": role, "region": region_code})
+    return user
+
+
+@transaction.atomic
+def exchange_token_create(*, name: str, by: User | None = None) -> str:
+    """A national-platform client account and its API token (API.md §3, create_exchange_token)."""
+    if not name or User.objects.filter(username=name).exists():
+        raise DomainError({"name": [f"客户端名称 {name!r} 为空或已被使用。"]})
+    client = User.objects.create_user(username=name, password=None, role=Role.EXCHANGE_CLIENT, name=name)
+    token = Token.objects.create(user=client)
+    record_event(client, "account.token_created", by=by)
+    return token.key
+
+
+def _reset_user(id_number: str, mobile: str) -> User | None:
+    number = (id_number or "").strip().upper()
+    return User.objects.filter(username=number, mobile=mobile, is_active=True, role=Role.ACCOUNTANT).first()
+
+
+@transaction.atomic
+def password_reset_request(*, id_number: str, mobile: str, ip: str | None = None) -> None:
+    """Send a 6-digit code to the registered mobile. The answer is the same whether or not it matched."""
+    user = _reset_user(id_number, mobile)
+    if user is None:
+        return
+    now = timezone.now()
+    recent = SmsCode.objects.filter(user=user, created_at__gte=now - timedelta(minutes=1)).exists()
+    if recent:  # one message a minute per account
+        return
+    code = f"{secrets.randbelow(10**6):06d}"
+    SmsCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)  # older codes die
+    SmsCode.objects.create(user=user, code_hash=make_password(code), created_at=now,
+                           expires_at=now + timedelta(minutes=settings.SMS_CODE_TTL_MINUTES))
+    record_event(user, "account.password_reset_requested", ip=ip)
+    text = f"【会计之星】您的密码重置验证码为{code}，{settings.SMS_CODE_TTL_MINUTES}分钟内有效。如非本人操作，请忽略。"
+    transaction.on_commit(lambda: send_sms(user.mobile, text))
+
+
+RESET_FAILED = "验证码错误或已过期，请重新获取。"
+
+
+def password_reset_confirm(*, id_number: str, mobile: str, code: str, new_password: str,
+                           ip: str | None = None) -> User:
+    """Check the code and set the new password; a code works once, within its time, 5 tries."""
+    with transaction.atomic():
+        user = _reset_user(id_number, mobile)
+        sms = None
+        if user is not None:
+            sms = (SmsCode.objects.select_for_update()
+                   .filter(user=user, used_at__isnull=True, expires_at__gt=timezone.now())
+                   .order_by("-created_at").first())
+        if sms is None or sms.attempts >= settings.SMS_CODE_MAX_ATTEMPTS:
+            raise DomainError({"code": [RESET_FAILED]})
+        if not check_password((code or "").strip(), sms.code_hash):
+            sms.attempts += 1
+            sms.save(update_fields=["attempts"])
+            failed = True
+        else:
+            failed = False
+    if failed:  # the attempt counter is committed before the refusal
+        raise DomainError({"code": [RESET_FAILED]})
+    with transaction.atomic():
+        try:
+            validate_password(new_password or "", user)
+        except ValidationError as exc:
+            raise DomainError({"new_password": exc.messages}) from None
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        SmsCode.objects.filter(pk=sms.pk).update(used_at=timezone.now())
+        record_event(user, "account.password_reset", by=user, ip=ip)
+    return user
+
+
+@transaction.atomic
+def password_change(*, user: User, old_password: str, new_password: str, ip: str | None = None) -> User:
+    """Change one's own password (修改密码) after re-entering the old one."""
+    if not user.check_password(old_password or ""):
+        raise DomainError({"old_password": ["原密码不正确。"]})
+    try:
+        validate_password(new_password or "", user)
+    except ValidationError as exc:
+        raise DomainError({"new_password": exc.messages}) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    record_event(user, "account.password_changed", by=user, ip=ip)
+    return user

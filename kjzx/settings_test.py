@@ -1,0 +1,30 @@
+"""Test settings: the real PostgreSQL and Redis of the machine, as production will use them.
+
+The test command never falls back to SQLite: if PostgreSQL or Redis is unreachable the
+session fails at start with a clear message (tests/conftest.py checks both).
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kjzx")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+from kjzx.settings import *  # noqa: E402,F403
+from kjzx.settings import VAR_DIR  # noqa: E402
+
+# Fast hashing: the production hasher is PBKDF2 at Django's default; tests only need a hash.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+MEDIA_ROOT = VAR_DIR / "test-media"
+SMS_BACKEND = "kjzx.sms.MemoryBackend"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+CELERY_TASK_ALWAYS_EAGER = False
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
