@@ -49,6 +49,8 @@ class LoginForm(AuthenticationForm):
 
     username = forms.CharField(label=_("证件号码/用户名"), max_length=64,
                                widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}))
+    password = forms.CharField(label=_("密码"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     error_messages = {
         "invalid_login": _("证件号码/用户名或密码不正确。连续输错5次，账号将被锁定30分钟。"),
         "inactive": _("该账号已停用，请联系属地财政部门。"),

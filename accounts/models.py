@@ -32,11 +32,8 @@ class Region(models.Model):
         verbose_name = _("属地")
         verbose_name_plural = _("属地")
         ordering = ["code"]
-        indexes = [
-            # "inside" queries are LIKE 'prefix%'; varchar_pattern_ops makes them index scans
-            # in any collation (GinIndex is not needed for a prefix).
-            models.Index(fields=["path"], name="region_path_prefix_idx", opclasses=["varchar_pattern_ops"]),
-        ]
+        # "inside" is LIKE 'prefix%' on path: as a unique CharField it gets PostgreSQL's
+        # varchar_pattern_ops "_like" index from Django, so the prefix match is an index scan.
 
     def __str__(self):
         return self.full_name
@@ -199,3 +196,6 @@ class SmsCode(models.Model):
         verbose_name = _("短信验证码")
         verbose_name_plural = _("短信验证码")
         indexes = [models.Index(fields=["user", "purpose", "-created_at"], name="smscode_user_idx")]
+
+    def __str__(self):
+        return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

@@ -51,7 +51,7 @@ def scope_queryset(qs: QuerySet, user, *, region_field: str = "jurisdiction", ow
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return qs.none()
     if user.role == Role.ACCOUNTANT:
-        return qs.filter(**{owner_field: user}) if owner_field else qs.none()
+        return qs.filter(**{owner_field: user.pk}) if owner_field else qs.none()
     condition = region_filter(user, region_field)
     return qs.none() if condition is None else qs.filter(condition)
 

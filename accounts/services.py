@@ -103,7 +103,8 @@ def staff_create(*, role: str, region_code: str, username: str, password: str, n
     if region is None:
         _add(errors, "region", f"属地代码 {region_code} 不存在（应为山西省内的GB/T 2260六位代码）。")
     elif role in ROLE_REGION_LEVEL and region.level not in ROLE_REGION_LEVEL[role]:
-        _add(errors, "region", f"{Role(role).label}的属地应为{'、'.join(Region.Level(lv).label for lv in sorted(ROLE_REGION_LEVEL[role]))}级。")
+        levels = "、".join(str(Region.Level(level).label) for level in sorted(ROLE_REGION_LEVEL[role]))
+        _add(errors, "region", f"{Role(role).label}的属地应为{levels}级。")
     if not username or User.objects.filter(username=username).exists():
         _add(errors, "username", f"用户名 {username!r} 为空或已被使用。")
     try:

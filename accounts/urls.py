@@ -1,3 +1,18 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
-app_name='accounts'
-urlpatterns=[]
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("accounts/register/", views.register, name="register"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("me/", views.home, name="home"),
+    path("accounts/password/", views.password_change, name="password_change"),
+    path("accounts/password/reset/", views.password_reset, name="password_reset"),
+    path("accounts/password/reset/confirm/", views.password_reset_confirm, name="password_reset_confirm"),
+    path("workbench/", views.workbench, name="workbench"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+]

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -128,3 +129,13 @@ class MaximumLengthValidator:
 
     def get_help_text(self):
         return _("不超过128个字符。")
+
+
+class MinimumLengthValidator(password_validation.MinimumLengthValidator):
+    """Django 5.2's Chinese catalogue misses this message (its msgid changed), so it is ours."""
+
+    def get_error_message(self):
+        return _("密码长度太短，至少需要%(n)d个字符。") % {"n": self.min_length}
+
+    def get_help_text(self):
+        return _("至少%(n)d个字符。") % {"n": self.min_length}

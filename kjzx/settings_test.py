@@ -11,8 +11,8 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
-from kjzx.settings import *  # noqa: E402,F403
-from kjzx.settings import VAR_DIR  # noqa: E402
+from kjzx.settings import *  # noqa: F403
+from kjzx.settings import VAR_DIR
 
 # Fast hashing: the production hasher is PBKDF2 at Django's default; tests only need a hash.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -14,7 +14,7 @@ class ConsoleBackend:
     """Development: prints the message (with the mobile masked in the log line's prefix)."""
 
     def send(self, mobile: str, text: str) -> None:
-        print(f"[短信] {mobile[:3]}****{mobile[-4:]}: {text}")  # noqa: T201
+        print(f"[短信] {mobile[:3]}****{mobile[-4:]}: {text}")
 
 
 class MemoryBackend:

@@ -8,7 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("notices/<int:pk>/", views.notice_detail, name="notice_detail"),
-    path("accounts/", include("accounts.urls")),
+    path("", include("accounts.urls")),
     path("manage/", admin.site.urls),
     path("api/v1/", include("kjzx.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

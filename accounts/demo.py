@@ -1,0 +1,72 @@
+"""Demo data of accounts: staff in several bureaus, accountants, notices. Safe to load twice."""
+
+from datetime import date
+
+from accounts.models import Role, User
+from accounts.validators import gb11643_check_char
+from kjzx.models import Notice
+
+DEMO_PASSWORD = "Kjzx@2026demo"  # noqa: S105 (printed by load_demo; demo accounts only)
+
+STAFF = [
+    # (username, role, region, name)
+    ("sheng", Role.PROVINCE_STAFF, "140000", "省财政厅会计处"),
+    ("jincheng", Role.CITY_REVIEWER, "140500", "晋城市财政局"),
+    ("chengqu1", Role.COUNTY_REVIEWER, "140502", "城区财政局 王审核"),
+    ("chengqu2", Role.COUNTY_REVIEWER, "140502", "城区财政局 李复核"),
+    ("qinshui1", Role.COUNTY_REVIEWER, "140521", "沁水县财政局 赵审核"),
+    ("qinshui2", Role.COUNTY_REVIEWER, "140521", "沁水县财政局 钱复核"),
+    ("xiaodian1", Role.COUNTY_REVIEWER, "140105", "太原市小店区财政局 孙审核"),
+    ("taiyuan", Role.CITY_REVIEWER, "140100", "太原市财政局"),
+]
+
+# (address code, birth date, sequence, name, mobile)
+ACCOUNTANTS = [
+    ("140502", date(1990, 3, 15), 101, "张伟", "13800000001"),
+    ("140502", date(1988, 7, 2), 202, "王芳", "13800000002"),
+    ("140521", date(1992, 11, 20), 303, "李强", "13800000003"),
+    ("140581", date(1985, 12, 31), 2, "刘敏", "13800000004"),
+    ("140105", date(1995, 5, 8), 405, "陈杰", "13800000005"),
+    ("140105", date(1993, 9, 9), 506, "杨丽", "13800000006"),
+]
+
+NOTICES = [
+    ("关于做好2026年度全省会计专业技术人员继续教育工作的通知",
+     "各市财政局，省直各单位：\n会计专业技术人员每年参加继续教育取得的学分不少于90学分，其中专业科目一般不少于60学分。"
+     "学分登记前，应确保已在“会计之星”完成个人信息采集。\n请按规定完成当年度继续教育学习。"),
+    ("山西省会计人员信息采集、变更、调转操作规程",
+     "各级财政部门应在5个工作日内完成信息采集审核，在10个工作日内完成信息变更、调转审核。"
+     "会计专业技术资格考试报名期间，各级财政部门应当加强审核力量，不拖拉不遗留。"),
+    ("关于会计人员跨省调转业务办理的提示",
+     "跨省调出前，请确认调入地已开通跨省调转业务；已在我省报名参加继续教育的，待继续教育登记确认后再申请调转。"),
+]
+
+
+def demo_id_number(address: str, born: date, sequence: int) -> str:
+    first17 = f"{address}{born:%Y%m%d}{sequence:03d}"
+    return first17 + gb11643_check_char(first17)
+
+
+def load(out) -> None:
+    for username, role, region, name in STAFF:
+        user, created = User.objects.get_or_create(username=username, defaults={
+            "role": role, "region_id": region, "name": name})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+    User.objects.filter(username="sheng").update(is_staff=True, is_superuser=True)
+    for address, born, sequence, name, mobile in ACCOUNTANTS:
+        number = demo_id_number(address, born, sequence)
+        user, created = User.objects.get_or_create(username=number, defaults={
+            "role": Role.ACCOUNTANT, "name": name, "id_type": "resident_id", "id_number": number,
+            "sex": "M" if sequence % 2 else "F", "birth_date": born, "mobile": mobile})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+    for title, body in NOTICES:
+        Notice.objects.get_or_create(title=title, defaults={"body": body})
+    out.write(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
+    for username, role, region, name in STAFF:
+        out.write(f"  {Role(role).label:<14} {username:<12} 属地 {region}  {name}")
+    for address, born, sequence, name, _mobile in ACCOUNTANTS:
+        out.write(f"  会计人员        {demo_id_number(address, born, sequence)}  {name}")

@@ -1,0 +1,123 @@
+"""Account pages: register, log in and out, change and reset the password, the personal centre."""
+
+from django.contrib import messages
+from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts import services
+from accounts.forms import (
+    LoginForm,
+    PasswordChangeForm,
+    PasswordResetConfirmForm,
+    PasswordResetRequestForm,
+    RegistrationForm,
+    apply_domain_errors,
+)
+from accounts.permissions import reviewer_required
+from kjzx.api import DomainError
+from kjzx.http import client_ip
+
+
+@require_http_methods(["GET", "POST"])
+def register(request):
+    """实名注册 (R-COL-2, R-COL-3)."""
+    if request.user.is_authenticated:
+        return redirect("accounts:home")
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.account_register(
+                id_type=data["id_type"], id_number=data["id_number"], name=data["name"], sex=data["sex"],
+                birth_date=data["birth_date"], mobile=data["mobile"], password=data["password"],
+                ip=client_ip(request),
+            )
+        except DomainError as exc:
+            apply_domain_errors(form, exc.errors)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("注册成功。请先完成“我的信息—信息采集”。"))
+            return redirect("accounts:home")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+@login_required
+def home(request):
+    """个人中心: the accountant's menus, or the staff member's workbench entry points."""
+    template = "accounts/home_accountant.html" if request.user.is_accountant else "accounts/home_staff.html"
+    return render(request, template)
+
+
+@reviewer_required
+def workbench(request):
+    """审核工作台: the review queue (filled by the records, transfers and cpe issues)."""
+    return render(request, "accounts/workbench.html")
+
+
+@reviewer_required
+def dashboard(request):
+    """统计看板 of the reviewer's region (filled by later issues)."""
+    return render(request, "accounts/dashboard.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request):
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.password_change(user=request.user, old_password=form.cleaned_data["old_password"],
+                                            new_password=form.cleaned_data["new_password"],
+                                            ip=client_ip(request))
+        except DomainError as exc:
+            apply_domain_errors(form, exc.errors)
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, _("密码已修改。"))
+            return redirect("accounts:home")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request):
+    """找回密码, step 1: ID number and registered mobile → an SMS code (same answer either way)."""
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_reset_request(id_number=form.cleaned_data["id_number"],
+                                        mobile=form.cleaned_data["mobile"], ip=client_ip(request))
+        messages.info(request, _("如证件号码与注册手机号码一致，验证码已发送至该手机，10分钟内有效。"))
+        request.session["reset_id_number"] = form.cleaned_data["id_number"].strip().upper()
+        request.session["reset_mobile"] = form.cleaned_data["mobile"]
+        return redirect("accounts:password_reset_confirm")
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm(request):
+    """找回密码, step 2: the code and the new password."""
+    initial = {"id_number": request.session.get("reset_id_number", ""),
+               "mobile": request.session.get("reset_mobile", "")}
+    form = PasswordResetConfirmForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.password_reset_confirm(id_number=data["id_number"], mobile=data["mobile"], code=data["code"],
+                                            new_password=data["new_password"], ip=client_ip(request))
+        except DomainError as exc:
+            apply_domain_errors(form, exc.errors)
+        else:
+            request.session.pop("reset_id_number", None)
+            request.session.pop("reset_mobile", None)
+            messages.success(request, _("密码已重置，请使用新密码登录。"))
+            return redirect("accounts:login")
+    return render(request, "accounts/password_reset_confirm.html", {"form": form})
