@@ -198,7 +198,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploads live outside the static tree and are served only by views that check who asks.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
-MEDIA_URL = None
+MEDIA_URL = "/media/"  # never routed: no URL serves MEDIA_ROOT directly
 STORAGES = {
     # Set STORAGE_BACKEND=storages.backends.s3.S3Storage (and the AWS_* variables) for object storage.
     "default": {"BACKEND": os.environ.get("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
