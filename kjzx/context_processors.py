@@ -1,5 +1,23 @@
 from django.conf import settings
 
+from kjzx.workdays import calendar_gaps
+
 
 def portal(request):
-    return {"PORTAL_NAME": settings.PORTAL_NAME, "PORTAL_SYSTEM_NAME": settings.PORTAL_SYSTEM_NAME}
+    return {
+        "PORTAL_NAME": settings.PORTAL_NAME,
+        "PORTAL_SYSTEM_NAME": settings.PORTAL_SYSTEM_NAME,
+        "calendar_gaps": _calendar_gaps_for(request),
+    }
+
+
+def _calendar_gaps_for(request) -> list[int]:
+    """Years missing from the working-day calendar, for provincial staff only (R-DL-1).
+
+    Everyone else gets an empty list without a query; staff pay at most one small query, and
+    none while the library knows every year in the horizon.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or getattr(user, "role", "") != "province_staff":
+        return []
+    return calendar_gaps()

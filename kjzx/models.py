@@ -1,8 +1,10 @@
-"""Cross-cutting models: the append-only audit history (审计记录) and the portal's notices (通知公告)."""
+"""Cross-cutting models: the append-only audit history (审计记录), the portal's notices (通知公告)
+and the working-day calendar (工作日历, R-DL-1)."""
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -65,3 +67,58 @@ class Notice(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class CalendarDay(models.Model):
+    """A day of the working-day calendar (工作日历) entered by provincial staff, R-DL-1.
+
+    A row overrides everything else for its date: it fills in a year the ``chinese_calendar``
+    library does not know yet (the State Council publishes each arrangement in November or
+    December), and corrects the library for a year it does know. Only the days that differ from
+    Monday–Friday need a row: the holidays on weekdays and the adjusted working weekends.
+    """
+
+    date = models.DateField(_("日期"), unique=True)
+    is_working_day = models.BooleanField(
+        _("工作日"), default=False,
+        help_text=_("勾选：该日上班（如调休上班的周末）；不勾选：该日放假（如春节假期中的工作日）。"),
+    )
+    name = models.CharField(_("名称"), max_length=50, blank=True, help_text=_("例如“春节”“调休上班”。"))
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("工作日历日期")
+        verbose_name_plural = _("工作日历")
+        ordering = ["date"]
+
+    def __str__(self):
+        kind = "上班" if self.is_working_day else "放假"
+        return f"{self.date:%Y-%m-%d} {self.name or kind}"
+
+
+class CalendarYear(models.Model):
+    """A year whose holiday arrangement (节假日安排) provincial staff have fully entered, R-DL-1.
+
+    Until a year is confirmed here (or known to ``chinese_calendar``), due dates that fall in it
+    are provisional: they count Monday–Friday plus whatever CalendarDay rows exist.
+    """
+
+    year = models.PositiveSmallIntegerField(
+        _("年度"), primary_key=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)],
+    )
+    confirmed = models.BooleanField(_("已录入完毕"), default=False)
+    source = models.CharField(_("依据文件"), max_length=200, blank=True,
+                              help_text=_("例如“国办发明电〔2026〕x号”。"))
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("确认人"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("工作日历年度")
+        verbose_name_plural = _("工作日历年度")
+        ordering = ["-year"]
+
+    def __str__(self):
+        return f"{self.year}年"

@@ -14,6 +14,9 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 from kjzx.settings import *  # noqa: F403
 from kjzx.settings import VAR_DIR
 
+# Two test runs on one machine (a developer and CI, or two helpers) must not wipe each other's database.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("KJZX_TEST_DB", "test_kjzx")}  # noqa: F405
+
 # Fast hashing: the production hasher is PBKDF2 at Django's default; tests only need a hash.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False

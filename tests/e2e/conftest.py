@@ -6,9 +6,6 @@ import shutil
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-# Playwright's sync API runs an event loop in this thread; the ORM calls in the tests are still
-# synchronous and safe, so Django's async guard is relaxed for browser tests only.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +14,9 @@ def browser():
         pytest.fail(f"找不到 Chromium（{CHROMIUM}）：请安装 Debian 的 chromium 软件包（scripts/setup.sh 会安装）。")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in the tests are still
+    # synchronous and safe, so Django's async guard is relaxed while the browser tests run.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -25,6 +25,7 @@ def browser():
         )
         yield browser
         browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
