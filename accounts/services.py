@@ -16,6 +16,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import Token
 
 from accounts.models import ROLE_REGION_LEVEL, IdType, Region, Role, Sex, SmsCode, User
@@ -24,7 +26,7 @@ from kjzx.api import DomainError
 from kjzx.audit import record_event
 from kjzx.sms import send_sms
 
-DUPLICATE_ID_MESSAGE = "该证件号码已注册，请直接登录；如忘记密码，请使用“找回密码”。"
+DUPLICATE_ID_MESSAGE = gettext_lazy("该证件号码已注册，请直接登录；如忘记密码，请使用“找回密码”。")
 
 
 def _add(errors: dict, field: str, message: str) -> None:
@@ -37,7 +39,7 @@ def registration_check(*, id_type: str, id_number: str, name: str, sex: str, bir
     errors: dict[str, list[str]] = {}
     number = ""
     if id_type not in IdType.values:
-        _add(errors, "id_type", "请选择证件类型。")
+        _add(errors, "id_type", _("请选择证件类型。"))
     else:
         try:
             number = normalise_id_number(id_type, id_number)
@@ -46,20 +48,20 @@ def registration_check(*, id_type: str, id_number: str, name: str, sex: str, bir
     if id_type == IdType.RESIDENT_ID and number:
         parsed = parse_resident_id(number)
         if birth_date and parsed.birth_date != birth_date:
-            _add(errors, "birth_date", "出生日期与身份证号码中的出生日期不一致。")
+            _add(errors, "birth_date", _("出生日期与身份证号码中的出生日期不一致。"))
         if sex in Sex.values and parsed.sex != sex:
-            _add(errors, "sex", "性别与身份证号码（第17位）不一致。")
+            _add(errors, "sex", _("性别与身份证号码（第17位）不一致。"))
     if number and User.objects.filter(id_type=id_type, id_number=number).exists():
-        _add(errors, "id_number", DUPLICATE_ID_MESSAGE)
+        _add(errors, "id_number", str(DUPLICATE_ID_MESSAGE))
     name = (name or "").strip()
     if not name or len(name) > 50:
-        _add(errors, "name", "请输入与证件一致的真实姓名（不超过50个字）。")
+        _add(errors, "name", _("请输入与证件一致的真实姓名（不超过50个字）。"))
     if sex not in Sex.values:
-        _add(errors, "sex", "请选择性别。")
+        _add(errors, "sex", _("请选择性别。"))
     if birth_date is None:
-        _add(errors, "birth_date", "请输入出生日期。")
+        _add(errors, "birth_date", _("请输入出生日期。"))
     elif birth_date > timezone.localdate():
-        _add(errors, "birth_date", "出生日期不能晚于今天。")
+        _add(errors, "birth_date", _("出生日期不能晚于今天。"))
     try:
         validate_mobile(mobile)
     except ValidationError as exc:
@@ -87,7 +89,7 @@ def account_register(*, id_type: str, id_number: str, name: str, sex: str, birth
                 id_type=id_type, id_number=number, sex=sex, birth_date=birth_date, mobile=mobile,
             )
     except IntegrityError:  # two registrations of one ID at the same moment
-        raise DomainError({"id_number": [DUPLICATE_ID_MESSAGE]}) from None
+        raise DomainError({"id_number": [str(DUPLICATE_ID_MESSAGE)]}) from None
     record_event(user, "account.registered", by=user, ip=ip)
     return user
 
@@ -98,15 +100,16 @@ def staff_create(*, role: str, region_code: str, username: str, password: str, n
     """Create a staff account scoped to a region (API.md §3, create_staff)."""
     errors: dict[str, list[str]] = {}
     if role not in ROLE_REGION_LEVEL:
-        _add(errors, "role", f"角色应为：{', '.join(sorted(ROLE_REGION_LEVEL))}。")
+        _add(errors, "role", _("角色应为：%(roles)s。") % {"roles": ", ".join(sorted(ROLE_REGION_LEVEL))})
     region = Region.objects.filter(code=region_code).first()
     if region is None:
-        _add(errors, "region", f"属地代码 {region_code} 不存在（应为山西省内的GB/T 2260六位代码）。")
+        _add(errors, "region",
+             _("属地代码 %(code)s 不存在（应为山西省内的GB/T 2260六位代码）。") % {"code": region_code})
     elif role in ROLE_REGION_LEVEL and region.level not in ROLE_REGION_LEVEL[role]:
-        levels = "、".join(str(Region.Level(level).label) for level in sorted(ROLE_REGION_LEVEL[role]))
-        _add(errors, "region", f"{Role(role).label}的属地应为{levels}级。")
+        levels = _("、").join(str(Region.Level(level).label) for level in sorted(ROLE_REGION_LEVEL[role]))
+        _add(errors, "region", _("%(role)s的属地应为%(levels)s级。") % {"role": Role(role).label, "levels": levels})
     if not username or User.objects.filter(username=username).exists():
-        _add(errors, "username", f"用户名 {username!r} 为空或已被使用。")
+        _add(errors, "username", _("用户名 %(username)r 为空或已被使用。") % {"username": username})
     try:
         validate_password(password or "", User(username=username, name=name))
     except ValidationError as exc:
@@ -123,7 +126,7 @@ def staff_create(*, role: str, region_code: str, username: str, password: str, n
 def exchange_token_create(*, name: str, by: User | None = None) -> str:
     """A national-platform client account and its API token (API.md §3, create_exchange_token)."""
     if not name or User.objects.filter(username=name).exists():
-        raise DomainError({"name": [f"客户端名称 {name!r} 为空或已被使用。"]})
+        raise DomainError({"name": [_("客户端名称 %(name)r 为空或已被使用。") % {"name": name}]})
     client = User.objects.create_user(username=name, password=None, role=Role.EXCHANGE_CLIENT, name=name)
     token = Token.objects.create(user=client)
     record_event(client, "account.token_created", by=by)
@@ -150,11 +153,12 @@ def password_reset_request(*, id_number: str, mobile: str, ip: str | None = None
     SmsCode.objects.create(user=user, code_hash=make_password(code), created_at=now,
                            expires_at=now + timedelta(minutes=settings.SMS_CODE_TTL_MINUTES))
     record_event(user, "account.password_reset_requested", ip=ip)
-    text = f"【会计之星】您的密码重置验证码为{code}，{settings.SMS_CODE_TTL_MINUTES}分钟内有效。如非本人操作，请忽略。"
+    text = _("【会计之星】您的密码重置验证码为%(code)s，%(minutes)s分钟内有效。如非本人操作，请忽略。") % {
+        "code": code, "minutes": settings.SMS_CODE_TTL_MINUTES}
     transaction.on_commit(lambda: send_sms(user.mobile, text))
 
 
-RESET_FAILED = "验证码错误或已过期，请重新获取。"
+RESET_FAILED = gettext_lazy("验证码错误或已过期，请重新获取。")
 
 
 def password_reset_confirm(*, id_number: str, mobile: str, code: str, new_password: str,
@@ -168,7 +172,7 @@ def password_reset_confirm(*, id_number: str, mobile: str, code: str, new_passwo
                    .filter(user=user, used_at__isnull=True, expires_at__gt=timezone.now())
                    .order_by("-created_at").first())
         if sms is None or sms.attempts >= settings.SMS_CODE_MAX_ATTEMPTS:
-            raise DomainError({"code": [RESET_FAILED]})
+            raise DomainError({"code": [str(RESET_FAILED)]})
         if not check_password((code or "").strip(), sms.code_hash):
             sms.attempts += 1
             sms.save(update_fields=["attempts"])
@@ -176,7 +180,7 @@ def password_reset_confirm(*, id_number: str, mobile: str, code: str, new_passwo
         else:
             failed = False
     if failed:  # the attempt counter is committed before the refusal
-        raise DomainError({"code": [RESET_FAILED]})
+        raise DomainError({"code": [str(RESET_FAILED)]})
     with transaction.atomic():
         try:
             validate_password(new_password or "", user)
@@ -193,7 +197,7 @@ def password_reset_confirm(*, id_number: str, mobile: str, code: str, new_passwo
 def password_change(*, user: User, old_password: str, new_password: str, ip: str | None = None) -> User:
     """Change one's own password (修改密码) after re-entering the old one."""
     if not user.check_password(old_password or ""):
-        raise DomainError({"old_password": ["原密码不正确。"]})
+        raise DomainError({"old_password": [_("原密码不正确。")]})
     try:
         validate_password(new_password or "", user)
     except ValidationError as exc:
