@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from kjzx.models import CalendarDay, CalendarYear
+from kjzx.models import AuditEvent, CalendarDay, CalendarYear, Notice
 from kjzx.workdays import calendar_year_save, library_knows
 
 # --- Working-day calendar (工作日历), R-DL-1 ---------------------------------------------------
@@ -54,3 +54,33 @@ class CalendarYearAdmin(admin.ModelAdmin):
         if obj.confirmed and not entered and not library_knows(obj.year):
             self.message_user(request, _("%(year)s年尚未录入任何放假或调休日期，请确认是否遗漏。")
                               % {"year": obj.year}, messages.WARNING)
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    """通知公告 on the home page, published by provincial staff."""
+
+    list_display = ("title", "issuer", "published_at", "is_published")
+    list_filter = ("is_published",)
+    search_fields = ("title", "body")
+    date_hierarchy = "published_at"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit history is read-only here: nobody edits or deletes it through the admin."""
+
+    list_display = ("at", "event_type", "actor", "actor_role", "target_type", "target_id", "from_state", "to_state")
+    list_filter = ("event_type", "actor_role")
+    search_fields = ("target_id", "actor__username")
+    date_hierarchy = "at"
+    list_select_related = ("actor", "target_type")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -105,3 +105,18 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_audit_history_cannot_be_edited_in_the_admin(client, province_staff, accountant):
+    """The admin shows audit rows but offers no add, change or delete (STYLE §3)."""
+    from kjzx.audit import record_event
+
+    event = record_event(accountant, "account.registered", by=accountant)
+    province_staff.is_staff = province_staff.is_superuser = True
+    province_staff.save()
+    client.force_login(province_staff)
+    assert client.get("/manage/kjzx/auditevent/").status_code == 200
+    assert client.get("/manage/kjzx/auditevent/add/").status_code == 403
+    assert client.post(f"/manage/kjzx/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/").status_code == 404  # the admin is not at the well-known address
