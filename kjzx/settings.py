@@ -150,10 +150,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
-# Behind a proxy, the client address comes from the header the proxy sets, never from the client.
-AXES_IPWARE_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else [
-    "REMOTE_ADDR"]
+# Behind a proxy, the client address comes from the header the proxy sets, never from the client:
+# kjzx.http.client_ip reads X-Forwarded-For only when TRUSTED_PROXY_COUNT proxies stand in front.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "kjzx.http.client_ip"
 
 # Sessions end after 30 idle minutes (each request renews the cookie) and at browser close.
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_MINUTES", 30) * 60
@@ -164,7 +164,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
 # Password-reset codes sent by SMS (a serious government portal resets by the registered mobile).
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "kjzx.sms.ConsoleBackend")
+# Production must name the province's gateway backend; the default there drops codes (and says so in
+# the log) rather than printing them.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "kjzx.sms.ConsoleBackend" if DEBUG else "kjzx.sms.UnconfiguredBackend")
 SMS_CODE_TTL_MINUTES = envint("SMS_CODE_TTL_MINUTES", 10)
 SMS_CODE_MAX_ATTEMPTS = 5
 
@@ -198,15 +200,23 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploads live outside the static tree and are served only by views that check who asks.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
 MEDIA_URL = "/media/"  # never routed: no URL serves MEDIA_ROOT directly
 STORAGES = {
     # Set STORAGE_BACKEND=storages.backends.s3.S3Storage (and the AWS_* variables) for object storage.
-    "default": {"BACKEND": os.environ.get("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "default": {"BACKEND": STORAGE_BACKEND},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# S3-compatible object storage (django-storages reads these settings when STORAGE_BACKEND is S3Storage).
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
+AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
+AWS_S3_ADDRESSING_STYLE = os.environ.get("AWS_S3_ADDRESSING_STYLE") or None
+AWS_DEFAULT_ACL = None
+AWS_QUERYSTRING_AUTH = True  # uploads are private: links are signed and short-lived
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_MB", 10) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -247,10 +257,13 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = VAR_DIR / "celery" / "queue"
+    for _folder in ("queue", "processed", "control"):
+        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER")
@@ -270,6 +283,12 @@ CELERY_BEAT_SCHEDULE = {
 # --- E-mail (notifications; console in development) ------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@kjzx.example")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL")
 
 # --- Logging: no personal data in logs ---------------------------------------------------------
 LOGGING = {

@@ -23,6 +23,8 @@ SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 MEDIA_ROOT = VAR_DIR / "test-media"
+STATIC_ROOT = VAR_DIR / "test-static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 SMS_BACKEND = "kjzx.sms.MemoryBackend"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

@@ -17,6 +17,13 @@ class ConsoleBackend:
         print(f"[短信] {mobile[:3]}****{mobile[-4:]}: {text}")
 
 
+class UnconfiguredBackend:
+    """Production without a gateway: nothing is sent, and the log says why (never the code itself)."""
+
+    def send(self, mobile: str, text: str) -> None:
+        logger.error("SMS_BACKEND is not configured: a text message was not sent.")
+
+
 class MemoryBackend:
     """Tests: keeps messages in ``outbox``."""
 

@@ -155,3 +155,24 @@ def test_password_reset_code_expires_and_limits_attempts(client, accountant, dja
         assert client.post(url, dict(base, code=code)).status_code == 200  # expired
     accountant.refresh_from_db()
     assert accountant.check_password(PASSWORD)
+
+
+def test_a_spoofed_forwarded_header_does_not_escape_the_lock(client, accountant):
+    """With no trusted proxy, X-Forwarded-For from the client is ignored by the lockout (等保 8.1.4.1 b)."""
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("accounts:login"), {"username": accountant.username, "password": "Wrong@pass1"},
+                    HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
+    response = client.post(reverse("accounts:login"), {"username": accountant.username, "password": PASSWORD},
+                           HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert response.status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_lock_follows_the_real_client(client, accountant, settings):
+    """With one trusted proxy, the client address is the proxy's X-Forwarded-For entry (docs/deployment.md)."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("accounts:login"), {"username": accountant.username, "password": "Wrong@pass1"},
+                    HTTP_X_FORWARDED_FOR="203.0.113.7")
+    elsewhere = client.post(reverse("accounts:login"), {"username": accountant.username, "password": PASSWORD},
+                            HTTP_X_FORWARDED_FOR="198.51.100.8")
+    assert elsewhere.status_code == 302  # the attacker's address is locked, not the owner's
