@@ -3,11 +3,22 @@ from django.conf import settings
 from kjzx.workdays import calendar_gaps
 
 
+def _unread(request) -> int:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return 0
+    from kjzx.notifications import unread_count
+
+    return unread_count(user=user)
+
+
 def portal(request):
     return {
         "PORTAL_NAME": settings.PORTAL_NAME,
         "PORTAL_SYSTEM_NAME": settings.PORTAL_SYSTEM_NAME,
         "calendar_gaps": _calendar_gaps_for(request),
+        # A callable: the template calls it only where the count is shown (one indexed COUNT).
+        "unread_notifications": lambda: _unread(request),
     }
 
 

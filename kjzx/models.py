@@ -122,3 +122,31 @@ class CalendarYear(models.Model):
 
     def __str__(self):
         return f"{self.year}年"
+
+
+class Notification(models.Model):
+    """A message to one user (站内消息): decisions on their applications, reminders to reviewers."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE,
+                             related_name="notifications")
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    link = models.CharField(_("链接"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("站内消息")
+        verbose_name_plural = _("站内消息")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_idx"),
+            models.Index(fields=["user"], name="notification_unread_idx", condition=models.Q(read_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def read(self) -> bool:
+        return self.read_at is not None

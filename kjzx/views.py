@@ -1,12 +1,19 @@
-"""The portal's front door: home page with notices and entry points, notice pages, health check."""
+"""The portal's front door (home, notices, health check) and each user's messages (我的消息)."""
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import LoginForm
+from kjzx import notifications
 from kjzx.models import Notice
 
 
@@ -30,3 +37,30 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@login_required
+@require_GET
+def notification_list_page(request):
+    """我的消息: the caller's own notifications, newest first, 20 a page."""
+    page = Paginator(notifications.notification_list(user=request.user), 20).get_page(request.GET.get("page"))
+    return render(request, "kjzx/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notification_open(request, pk: int):
+    """Mark one notification read and go where it points (only links inside the portal)."""
+    notification = notifications.notification_mark_read(user=request.user, notification_id=pk)
+    link = notification.link
+    if not link or not url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()}):
+        link = reverse("notifications")
+    return redirect(link)
+
+
+@login_required
+@require_POST
+def notification_read_all(request):
+    notifications.notification_mark_all_read(user=request.user)
+    messages.success(request, _("全部消息已标为已读。"))
+    return redirect("notifications")
