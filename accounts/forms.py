@@ -62,9 +62,9 @@ class LoginForm(AuthenticationForm):
         return value.upper() if re.fullmatch(r"[0-9]{17}[0-9xX]", value) else value
 
 
-class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(label=_("原密码"), strip=False,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+class NewPasswordForm(forms.Form):
+    """A new password typed twice."""
+
     new_password = forms.CharField(label=_("新密码"), strip=False,
                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
                                    help_text=_("至少8位，包含大写字母、小写字母、数字、符号中的至少3类。"))
@@ -76,6 +76,12 @@ class PasswordChangeForm(forms.Form):
         if data.get("new_password") and data.get("new_password2") and data["new_password"] != data["new_password2"]:
             self.add_error("new_password2", _("两次输入的密码不一致。"))
         return data
+
+
+class PasswordChangeForm(NewPasswordForm):
+    field_order = ["old_password", "new_password", "new_password2"]
+    old_password = forms.CharField(label=_("原密码"), strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
 class PasswordResetRequestForm(forms.Form):
@@ -84,20 +90,10 @@ class PasswordResetRequestForm(forms.Form):
                              widget=forms.TextInput(attrs={"inputmode": "numeric"}))
 
 
-class PasswordResetConfirmForm(PasswordResetRequestForm):
+class PasswordResetConfirmForm(NewPasswordForm, PasswordResetRequestForm):
+    field_order = ["id_number", "mobile", "code", "new_password", "new_password2"]
     code = forms.CharField(label=_("短信验证码"), max_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
-    new_password = forms.CharField(label=_("新密码"), strip=False,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                                   help_text=_("至少8位，包含大写字母、小写字母、数字、符号中的至少3类。"))
-    new_password2 = forms.CharField(label=_("确认新密码"), strip=False,
-                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-
-    def clean(self):
-        data = super().clean()
-        if data.get("new_password") and data.get("new_password2") and data["new_password"] != data["new_password2"]:
-            self.add_error("new_password2", _("两次输入的密码不一致。"))
-        return data
 
 
 def apply_domain_errors(form: forms.Form, errors: dict[str, list[str]]) -> None:

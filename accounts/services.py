@@ -182,15 +182,19 @@ def password_reset_confirm(*, id_number: str, mobile: str, code: str, new_passwo
     if failed:  # the attempt counter is committed before the refusal
         raise DomainError({"code": [str(RESET_FAILED)]})
     with transaction.atomic():
-        try:
-            validate_password(new_password or "", user)
-        except ValidationError as exc:
-            raise DomainError({"new_password": exc.messages}) from None
-        user.set_password(new_password)
-        user.save(update_fields=["password"])
+        _set_password(user, new_password)
         SmsCode.objects.filter(pk=sms.pk).update(used_at=timezone.now())
         record_event(user, "account.password_reset", by=user, ip=ip)
     return user
+
+
+def _set_password(user: User, new_password: str) -> None:
+    try:
+        validate_password(new_password or "", user)
+    except ValidationError as exc:
+        raise DomainError({"new_password": exc.messages}) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
 
 
 @transaction.atomic
@@ -198,11 +202,6 @@ def password_change(*, user: User, old_password: str, new_password: str, ip: str
     """Change one's own password (修改密码) after re-entering the old one."""
     if not user.check_password(old_password or ""):
         raise DomainError({"old_password": [_("原密码不正确。")]})
-    try:
-        validate_password(new_password or "", user)
-    except ValidationError as exc:
-        raise DomainError({"new_password": exc.messages}) from None
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
+    _set_password(user, new_password)
     record_event(user, "account.password_changed", by=user, ip=ip)
     return user
