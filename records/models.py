@@ -1,1 +1,1 @@
-"""Models arrive with their issue; see docs/roadmap.md."""
+"""Models arrive with their issue; see docs/roadmap.md for the shared workflow they build on."""
