@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.models import IdType, Sex
+from accounts.validators import normalise_login_name
 from kjzx.http import client_ip
 
 ERRORS = inline_serializer("FieldErrors", {"field": serializers.ListField(child=serializers.CharField())})
@@ -38,13 +39,17 @@ class UserOutput(serializers.Serializer):
     birth_date = serializers.DateField(allow_null=True)
 
 
-class RegisterView(APIView):
-    """POST /api/v1/auth/register/: create an accountant's account (R-COL-2, R-COL-3)."""
+class PublicAuthView(APIView):
+    """The doors used before one has credentials: open to anyone, throttled per client address."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+
+
+class RegisterView(PublicAuthView):
+    """POST /api/v1/auth/register/: create an accountant's account (R-COL-2, R-COL-3)."""
 
     @extend_schema(request=RegisterInput, responses={201: UserOutput, 400: OpenApiResponse(ERRORS)},
                    summary="实名注册")
@@ -60,13 +65,8 @@ class TokenInput(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False)
 
 
-class TokenView(APIView):
+class TokenView(PublicAuthView):
     """POST /api/v1/auth/token/: a Bearer token for a user name and password (same lockout as the page)."""
-
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
 
     @extend_schema(request=TokenInput, summary="获取接口令牌",
                    responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()}),
@@ -75,7 +75,7 @@ class TokenView(APIView):
     def post(self, request):
         data = TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
-        username = data.validated_data["username"].strip()
+        username = normalise_login_name(data.validated_data["username"])
         user = authenticate(request, username=username, password=data.validated_data["password"])
         if getattr(request, "axes_locked_out", False):
             return Response({"detail": ["登录失败次数过多，账号已锁定30分钟。"]},

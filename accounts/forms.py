@@ -1,12 +1,11 @@
 """HTML forms of accounts: they parse input; the rules live in accounts.services."""
 
-import re
-
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import IdType, Sex
+from accounts.validators import normalise_login_name
 
 
 class DateInput(forms.DateInput):
@@ -57,9 +56,7 @@ class LoginForm(AuthenticationForm):
     }
 
     def clean_username(self):
-        value = self.cleaned_data["username"].strip()
-        # An ID number's final X may be typed in lower case; staff user names are kept as typed.
-        return value.upper() if re.fullmatch(r"[0-9]{17}[0-9xX]", value) else value
+        return normalise_login_name(self.cleaned_data["username"])
 
 
 class NewPasswordForm(forms.Form):

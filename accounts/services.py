@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import Token
 
 from accounts.models import ROLE_REGION_LEVEL, IdType, Region, Role, Sex, SmsCode, User
-from accounts.validators import normalise_id_number, parse_resident_id, validate_mobile
+from accounts.validators import normalise_id_number, normalise_login_name, parse_resident_id, validate_mobile
 from kjzx.api import DomainError
 from kjzx.audit import record_event
 from kjzx.sms import send_sms
@@ -134,8 +134,8 @@ def exchange_token_create(*, name: str, by: User | None = None) -> str:
 
 
 def _reset_user(id_number: str, mobile: str) -> User | None:
-    number = (id_number or "").strip().upper()
-    return User.objects.filter(username=number, mobile=mobile, is_active=True, role=Role.ACCOUNTANT).first()
+    return User.objects.filter(username=normalise_login_name(id_number), mobile=mobile, is_active=True,
+                               role=Role.ACCOUNTANT).first()
 
 
 @transaction.atomic

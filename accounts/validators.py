@@ -75,6 +75,12 @@ def normalise_id_number(id_type: str, raw: str) -> str:
     return number
 
 
+def normalise_login_name(value: str) -> str:
+    """A login name as typed: an ID number's final x in upper case; staff user names as they are."""
+    value = (value or "").strip()
+    return value.upper() if re.fullmatch(r"[0-9]{17}[0-9xX]", value) else value
+
+
 def validate_mobile(value: str) -> None:
     if not re.fullmatch(r"1[3-9]\d{9}", value or ""):
         raise ValidationError(_("请输入11位中国大陆手机号码。"), code="mobile")

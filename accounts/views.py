@@ -18,6 +18,7 @@ from accounts.forms import (
     apply_domain_errors,
 )
 from accounts.permissions import reviewer_required
+from accounts.validators import normalise_login_name
 from kjzx.api import DomainError
 from kjzx.http import client_ip
 
@@ -96,7 +97,7 @@ def password_reset(request):
         services.password_reset_request(id_number=form.cleaned_data["id_number"],
                                         mobile=form.cleaned_data["mobile"], ip=client_ip(request))
         messages.info(request, _("如证件号码与注册手机号码一致，验证码已发送至该手机，10分钟内有效。"))
-        request.session["reset_id_number"] = form.cleaned_data["id_number"].strip().upper()
+        request.session["reset_id_number"] = normalise_login_name(form.cleaned_data["id_number"])
         request.session["reset_mobile"] = form.cleaned_data["mobile"]
         return redirect("accounts:password_reset_confirm")
     return render(request, "accounts/password_reset.html", {"form": form})
