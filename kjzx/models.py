@@ -150,3 +150,29 @@ class Notification(models.Model):
     @property
     def read(self) -> bool:
         return self.read_at is not None
+
+
+class StepDeadline(models.Model):
+    """How many working days a bureau has for one review step (办理时限), R-COL-5, R-CHG-3, R-TRF-2.
+
+    Policy, not code: provincial staff edit the numbers in the admin. The seeds' values ship with
+    the migration: collection 5, change 10, each transfer step 10. The credit-claim step has no
+    number in the seeds; 10 like a change is our choice (docs/workflows/).
+    """
+
+    key = models.CharField(_("环节"), max_length=40, primary_key=True)
+    label = models.CharField(_("名称"), max_length=60)
+    working_days = models.PositiveSmallIntegerField(_("办理时限（工作日）"))
+    remind_days_before = models.PositiveSmallIntegerField(
+        _("提前提醒（工作日）"), default=1, help_text=_("到期前几个工作日提醒审核人员。"))
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("办理时限")
+        verbose_name_plural = _("办理时限")
+        ordering = ["key"]
+        constraints = [models.CheckConstraint(condition=models.Q(working_days__gte=1, working_days__lte=60),
+                                              name="step_deadline_days_range")]
+
+    def __str__(self):
+        return f"{self.label}：{self.working_days}个工作日"

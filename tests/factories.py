@@ -27,3 +27,124 @@ def make_accountant(*, address="140502", born=date(1990, 1, 1), sequence=101, na
 def make_staff(username: str, role: str, region: str) -> User:
     return User.objects.create_user(username=username, password=PASSWORD, role=role, region_id=region,
                                     name=username)
+
+
+# --- records: files, archives and applications in each state, walked through the real services ----
+
+def png_bytes(size=(8, 8)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PDF_BYTES = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
+             b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def upload(name="scan.png", content: bytes | None = None, content_type="image/png"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, png_bytes() if content is None else content, content_type=content_type)
+
+
+def make_attachment(owner, kind="photo"):
+    from records.uploads import attachment_create
+
+    return attachment_create(owner=owner, kind=kind, upload=upload(f"{kind}.png"))
+
+
+def complete_archive_data(jurisdiction="140502") -> dict:
+    """Everything a collection needs (R-COL-2), in the API's shape."""
+    return {
+        "basic": {"name": None, "ethnicity": "汉族"},
+        "contact": {"mobile": "13800000000", "email": "", "address": "山西省晋城市城区凤台东街1号"},
+        "education": [{"level": "bachelor", "degree": "bachelor", "major": "会计学", "school": "山西财经大学",
+                       "mode": "full_time", "graduated_on": "2012-07-01"}],
+        "qualifications": [{"level": "intermediate", "certificate_no": "Z2019140500123", "obtained_on": "2019-09-01"}],
+        "employer": {"name": "晋城市凤台会计服务有限公司", "credit_code": valid_credit_code(),
+                     "unit_type": "enterprise"},
+        "career": {"began_accounting_on": "2012-07-01"},
+        "jurisdiction": jurisdiction,
+        "pledge_accepted": True,
+    }
+
+
+def valid_credit_code(first17="91140500MA0GR1234") -> str:
+    from accounts.validators import uscc_check_char
+
+    return first17 + uscc_check_char(first17)
+
+
+def fill_archive(person, jurisdiction="140502"):
+    """Fill the person's archive completely, with the scans it needs; returns the archive."""
+    from records.services import archive_for_person, archive_update
+
+    data = complete_archive_data(jurisdiction)
+    data["basic"]["name"] = person.name
+    data["employer"]["credit_code"] = valid_credit_code()
+    data["attachments"] = [make_attachment(person, kind).pk for kind in ("photo", "id_card", "diploma",
+                                                                         "qualification")]
+    return archive_update(archive=archive_for_person(person), by=person, data=data)
+
+
+def make_collection(person, state="submitted", *, first=None, second=None, jurisdiction="140502"):
+    """A collection walked through the real services into ``state``; reviewers made when needed."""
+    from kjzx.workflow import workflow_transition
+    from records.services import collection_open
+
+    fill_archive(person, jurisdiction)
+    collection = collection_open(person=person)
+    if state == "draft":
+        return collection
+    collection = workflow_transition(collection, "submit", by=person)
+    if state == "submitted":
+        return collection
+    first = first or _reviewer_for(jurisdiction, "a")
+    if state == "returned":
+        return workflow_transition(collection, "return", by=first, reason="照片不清晰")
+    collection = workflow_transition(collection, "approve_first", by=first)
+    if state == "first_reviewed":
+        return collection
+    second = second or _reviewer_for(jurisdiction, "b")
+    return workflow_transition(collection, "approve_second", by=second)
+
+
+def _reviewer_for(region: str, suffix: str):
+    from accounts.models import Region
+
+    level = Region.objects.get(pk=region).level
+    role = {"county": Role.COUNTY_REVIEWER, "city": Role.CITY_REVIEWER}.get(level, Role.PROVINCE_STAFF)
+    user = User.objects.filter(username=f"r{region}{suffix}").first()
+    return user or make_staff(f"r{region}{suffix}", role, region)
+
+
+def make_active_archive(person, jurisdiction="140502"):
+    return make_collection(person, "approved", jurisdiction=jurisdiction).archive
+
+
+def make_change(person, state="submitted", *, reviewer=None, jurisdiction="140502", values=None):
+    """A change (mobile and address) walked through the real services into ``state``."""
+    from kjzx.workflow import workflow_transition
+    from records.models import Archive
+    from records.services import change_open
+
+    if not Archive.objects.filter(person=person, status="active").exists():
+        make_active_archive(person, jurisdiction)
+    values = values or {"contact": {"mobile": "13911112222", "email": "", "address": "山西省晋城市城区新市街9号"}}
+    change = change_open(person=person, items=list(values), values=values,
+                         attachments=[make_attachment(person, "evidence").pk])
+    if state == "draft":
+        return change
+    change = workflow_transition(change, "submit", by=person)
+    reviewer = reviewer or _reviewer_for(jurisdiction, "a")
+    if state == "returned":
+        return workflow_transition(change, "return", by=reviewer, reason="证明材料不全")
+    if state == "approved":
+        return workflow_transition(change, "approve", by=reviewer)
+    if state == "withdrawn":
+        return workflow_transition(change, "withdraw", by=person)
+    return change

@@ -1,0 +1,360 @@
+"""Records services: every write of the archive, its collection and its changes.
+
+Collection (信息采集), R-COL-2…5::
+
+    draft ──submit──▶ submitted ──approve_first──▶ first_reviewed ──approve_second──▶ approved
+      ▲                   │                              │
+      └──submit── returned ◀────────── return (reason) ──┘
+
+  The person submits (every missing or wrong field named at once, the pledge accepted: R-COL-4a);
+  a reviewer of the jurisdiction does the first review, a *different* one the second (R-COL-4);
+  either may return with a reason (R-ACL-3). 5 working days from each submission (R-COL-5).
+  Approval makes the archive active.
+
+Change (档案变更登记), R-CHG-1…4::
+
+    draft ──submit──▶ submitted ──approve──▶ approved        (the archive takes the new values)
+      ▲                   │
+      └──submit── returned ◀── return (reason)      withdraw: the person, before a decision
+
+  10 working days (R-CHG-3). One open change or transfer per archive (R-CHG-4).
+
+Moving either is :func:`kjzx.workflow.workflow_transition`; this module adds the checks and effects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Region, User
+from kjzx.api import Conflict, DomainError
+from kjzx.audit import record_event, register_event_labels
+from kjzx.workflow import workflow_create, workflow_effect
+from records import rules
+from records.models import (
+    STUDENT_EMPLOYER,
+    Archive,
+    Attachment,
+    ChangeItem,
+    ChangeRequest,
+    CollectionApplication,
+    Education,
+    Qualification,
+)
+from records.selectors import archive_open_application
+from records.signals import archive_collected
+
+register_event_labels({
+    "attachment.uploaded": "上传附件",
+    "archive.created": "建立档案",
+    "archive.updated": "保存采集信息",
+    "archive.changed": "档案变更生效",
+    "collection.created": "创建信息采集申请",
+    "collection.submit": "提交信息采集",
+    "collection.approve_first": "初审通过",
+    "collection.approve_second": "复审通过",
+    "collection.return": "退回",
+    "change.created": "创建档案变更申请",
+    "change.updated": "修改档案变更申请",
+    "change.submit": "提交档案变更",
+    "change.approve": "审核通过",
+    "change.return": "退回",
+    "change.withdraw": "撤回",
+})
+
+
+# --- the archive as data ----------------------------------------------------------------------
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def archive_data(archive: Archive) -> dict[str, Any]:
+    """The archive's sections as JSON-ready data (rules.SECTIONS), in the person-record shape."""
+    return {
+        "basic": {"name": archive.name, "ethnicity": archive.ethnicity},
+        "contact": {"mobile": archive.mobile, "email": archive.email, "address": archive.address},
+        "education": [
+            {"level": e.level, "degree": e.degree, "major": e.major, "school": e.school, "mode": e.mode,
+             "graduated_on": _iso(e.graduated_on)} for e in archive.education.all()],
+        "qualifications": [
+            {"level": q.level, "certificate_no": q.certificate_no, "obtained_on": _iso(q.obtained_on)}
+            for q in archive.qualifications.all()],
+        "employer": {"name": archive.employer_name, "credit_code": archive.employer_credit_code,
+                     "unit_type": archive.employer_unit_type},
+        "career": {"began_accounting_on": _iso(archive.began_accounting_on)},
+    }
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return _iso(value) if isinstance(value, dt.date) else value
+
+
+def _clean_sections(data: dict) -> tuple[dict, dict]:
+    """Format-check every section present in ``data``; returns (clean values, errors)."""
+    clean, errors = {}, {}
+    for section in rules.SECTIONS:
+        if section in data:
+            clean[section], section_errors = rules.clean_section(section, data[section])
+            errors.update(section_errors)
+    return clean, errors
+
+
+def _write_sections(archive: Archive, clean: dict) -> None:
+    """Put clean section values into the archive (lists are replaced whole)."""
+    fields = {
+        "basic": {"name": "name", "ethnicity": "ethnicity"},
+        "contact": {"mobile": "mobile", "email": "email", "address": "address"},
+        "employer": {"name": "employer_name", "credit_code": "employer_credit_code", "unit_type": "employer_unit_type"},
+        "career": {"began_accounting_on": "began_accounting_on"},
+    }
+    for section, mapping in fields.items():
+        for key, attr in mapping.items():
+            if section in clean:
+                value = clean[section].get(key)
+                setattr(archive, attr, value if value is not None or attr == "began_accounting_on" else "")
+    archive.save()
+    if "education" in clean:
+        archive.education.all().delete()
+        Education.objects.bulk_create(
+            Education(archive=archive, **{k: _date(v) if k == "graduated_on" else v for k, v in e.items()})
+            for e in clean["education"])
+    if "qualifications" in clean:
+        archive.qualifications.all().delete()
+        Qualification.objects.bulk_create(
+            Qualification(archive=archive, **{k: _date(v) if k == "obtained_on" else v for k, v in q.items()})
+            for q in clean["qualifications"])
+
+
+def _date(value):
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _own_attachments(person: User, ids) -> list[Attachment]:
+    """The caller's own attachments with these ids; anyone else's is as unknown as a missing one."""
+    if ids is None:
+        return []
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise DomainError({"attachments": ["附件应为附件编号的列表。"]})
+    found = list(Attachment.objects.filter(owner=person, pk__in=ids))
+    missing = sorted(set(ids) - {a.pk for a in found})
+    if missing:
+        raise DomainError({"attachments": [f"附件不存在：{', '.join(map(str, missing))}。"]})
+    return found
+
+
+def _region(code) -> Region | None:
+    if code in (None, ""):
+        return None
+    region = Region.objects.filter(pk=str(code)).first()
+    if region is None:
+        raise DomainError({"jurisdiction": ["请选择山西省内的属地（区划代码，如 140502）。"]})
+    return region
+
+
+# --- the archive ------------------------------------------------------------------------------
+
+def archive_for_person(person: User) -> Archive:
+    """The person's archive, opened from their registration on first use (R-COL-2)."""
+    archive = Archive.objects.filter(person=person).first()
+    if archive is not None:
+        return archive
+    try:
+        with transaction.atomic():
+            archive = Archive.objects.create(
+                person=person, name=person.name, id_type=person.id_type, id_number=person.id_number,
+                sex=person.sex, birth_date=person.birth_date, mobile=person.mobile, email=person.email)
+            record_event(archive, "archive.created", by=person)
+    except IntegrityError:  # two first visits at once: the other one made it
+        archive = Archive.objects.get(person=person)
+    return archive
+
+
+def archive_is_editable(archive: Archive) -> bool:
+    """A person edits the archive directly only until it is collected: in draft or when returned."""
+    if archive.status == Archive.Status.DRAFT:
+        return True
+    if archive.status == Archive.Status.COLLECTING:
+        return archive.collections.filter(status__in=["draft", "returned"]).exists()
+    return False
+
+
+@transaction.atomic
+def archive_update(*, archive: Archive, by: User, data: dict) -> Archive:
+    """Save the collection form (a draft may be half-filled), R-COL-2; format errors are named, all at once.
+
+    ``data`` holds any of the sections, ``jurisdiction`` (a region code), ``attachments`` (ids)
+    and ``pledge_accepted``. Nothing is written unless everything given is well-formed.
+    """
+    archive = Archive.objects.select_for_update().get(pk=archive.pk)
+    if not archive_is_editable(archive):
+        raise Conflict("档案正在审核或已采集完成，不能直接修改；采集完成后请通过“档案变更登记”办理。")
+    clean, errors = _clean_sections(data)
+    region = attachments = None
+    try:
+        region = _region(data.get("jurisdiction")) if "jurisdiction" in data else archive.jurisdiction
+    except DomainError as exc:
+        errors.update(exc.errors)
+    try:
+        attachments = _own_attachments(by, data.get("attachments")) if "attachments" in data else None
+    except DomainError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise DomainError(errors)
+    archive.jurisdiction = region
+    if "pledge_accepted" in data:
+        archive.pledge_accepted_at = timezone.now() if data["pledge_accepted"] is True else None
+    _write_sections(archive, clean)
+    if attachments is not None:
+        archive.attachments.set(attachments)
+    record_event(archive, "archive.updated", by=by, extra={"sections": sorted(clean)})
+    return archive
+
+
+# --- collection -------------------------------------------------------------------------------
+
+@transaction.atomic
+def collection_open(*, person: User) -> CollectionApplication:
+    """Open the person's collection application from their archive, as a draft (API.md §1)."""
+    archive = Archive.objects.select_for_update().get(pk=archive_for_person(person).pk)
+    if archive.status in (Archive.Status.ACTIVE, Archive.Status.TRANSFERRED_OUT):
+        raise Conflict("您已完成信息采集；信息有变化请办理档案变更登记。")
+    current = archive.collections.filter(status__in=CollectionApplication.OPEN_STATES).first()
+    if current is not None:
+        return current  # one open application per archive: opening again gives the same one
+    return workflow_create(CollectionApplication, applicant=person, archive=archive)
+
+
+def collection_current(person: User) -> CollectionApplication | None:
+    archive = Archive.objects.filter(person=person).first()
+    if archive is None:
+        return None
+    return archive.collections.order_by("-created_at", "-id").first()
+
+
+@workflow_effect(CollectionApplication, "submit", phase="before")
+def _collection_check_complete(collection: CollectionApplication, **_) -> None:
+    """A submission names every missing or wrong field (R-COL-2) and needs the pledge (R-COL-4a)."""
+    archive = Archive.objects.select_for_update().get(pk=collection.archive_id)
+    data = archive_data(archive)
+    clean, errors = _clean_sections(data)
+    kinds = set(archive.attachments.values_list("kind", flat=True))
+    errors.update(rules.archive_missing(clean, birth_date=archive.birth_date, attachment_kinds=kinds,
+                                        jurisdiction=archive.jurisdiction,
+                                        pledge=archive.pledge_accepted_at is not None))
+    if errors:
+        raise DomainError(errors)
+    collection.jurisdiction = archive.jurisdiction
+    if archive.status == Archive.Status.DRAFT:
+        archive.status = Archive.Status.COLLECTING
+        archive.save(update_fields=["status", "updated_at"])
+
+
+@workflow_effect(CollectionApplication, "approve_second")
+def _collection_approved(collection: CollectionApplication, *, by, **_) -> None:
+    """Both reviews passed: the collection is complete and the archive active (R-COL-4)."""
+    archive = Archive.objects.select_for_update().get(pk=collection.archive_id)
+    archive.status = Archive.Status.ACTIVE
+    archive.collected_at = timezone.now()
+    archive.save(update_fields=["status", "collected_at", "updated_at"])
+    transaction.on_commit(lambda: archive_collected.send(sender=Archive, archive=archive))
+
+
+# --- change -----------------------------------------------------------------------------------
+
+def _change_input(person: User, items, values, attachment_ids) -> tuple[list, dict, list]:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(items, list) or not items or not set(items) <= set(ChangeItem.values):
+        errors["items"] = ["请选择要变更的事项：" + "、".join(str(label) for label in ChangeItem.labels)]
+        items = []
+    items = [item for item in ChangeItem.values if item in items]  # a stable order, no duplicates
+    if not isinstance(values, dict):
+        values, errors["values"] = {}, ["格式不正确。"]
+    clean, value_errors = _clean_sections({item: values.get(item) for item in items})
+    errors.update({f"values.{key}": messages for key, messages in value_errors.items()})
+    try:
+        attachments = _own_attachments(person, attachment_ids)
+    except DomainError as exc:
+        errors.update(exc.errors)
+        attachments = []
+    if errors:
+        raise DomainError(errors)
+    return items, _jsonable(clean), attachments
+
+
+@transaction.atomic
+def change_open(*, person: User, items, values, attachments=None) -> ChangeRequest:
+    """Start a change of the archive as a draft (R-CHG-1); not while another change or transfer is open (R-CHG-4)."""
+    archive = Archive.objects.select_for_update().get(pk=archive_for_person(person).pk)  # lock: R-CHG-4
+    if archive.status != Archive.Status.ACTIVE:
+        raise Conflict("信息采集审核通过后才能办理档案变更；采集期间请直接修改采集信息。")
+    busy = archive_open_application(archive)
+    if busy is not None:
+        raise Conflict(f"您有尚未办结的{busy.KIND_LABEL}申请（{busy.number}），办结或撤回后才能再次申请。")
+    items, values, files = _change_input(person, items, values, attachments)
+    change = workflow_create(ChangeRequest, applicant=person, archive=archive, jurisdiction=archive.jurisdiction,
+                             items=items, new_values=values)
+    change.attachments.set(files)
+    return change
+
+
+@transaction.atomic
+def change_update(*, change: ChangeRequest, by: User, items, values, attachments=None) -> ChangeRequest:
+    """Edit a draft or returned change before (re)submitting it (R-CHG-2)."""
+    change = ChangeRequest.objects.select_for_update().get(pk=change.pk)
+    if by.pk != change.applicant_id or change.status not in ("draft", "returned"):
+        raise Conflict("只有草稿或已退回的变更申请可以修改。")
+    change.items, change.new_values, files = _change_input(by, items, values, attachments)
+    change.save(update_fields=["items", "new_values", "updated_at"])
+    change.attachments.set(files)
+    record_event(change, "change.updated", by=by, extra={"items": change.items})
+    return change
+
+
+@workflow_effect(ChangeRequest, "submit", phase="before")
+def _change_check_complete(change: ChangeRequest, **_) -> None:
+    """A change names its items, gives complete new values that differ, and has evidence (R-CHG-1)."""
+    archive = Archive.objects.select_for_update().get(pk=change.archive_id)
+    current = archive_data(archive)
+    errors: dict[str, list[str]] = {}
+    clean, _errors = _clean_sections({item: change.new_values.get(item) for item in change.items})
+    for item in change.items:
+        missing = rules.section_missing(item, clean[item], birth_date=archive.birth_date)
+        errors.update({f"values.{key}": messages for key, messages in missing.items()})
+        if _jsonable(clean[item]) == current[item]:
+            errors.setdefault(f"values.{item}", []).append(
+                f"{ChangeItem(item).label}与档案现有信息相同，无需变更。")
+    if "employer" in change.items and clean["employer"].get("name") not in ("", STUDENT_EMPLOYER) \
+            and "career" not in change.items and not archive.began_accounting_on:
+        errors["values.career.began_accounting_on"] = ["在职人员请同时填写参加会计工作时间。"]
+    if not change.attachments.exists():
+        errors["attachments"] = ["请上传证明材料。"]
+    if errors:
+        raise DomainError(errors)
+    change.jurisdiction = archive.jurisdiction
+    change.old_values = {item: current[item] for item in change.items}
+
+
+@workflow_effect(ChangeRequest, "approve")
+def _change_apply(change: ChangeRequest, *, by, **_) -> None:
+    """The archive takes the new values, atomically; the old ones stay in the change (R-CHG-2)."""
+    archive = Archive.objects.select_for_update().get(pk=change.archive_id)
+    current = archive_data(archive)
+    change.old_values = {item: current[item] for item in change.items}
+    change.save(update_fields=["old_values"])
+    _write_sections(archive, {item: change.new_values[item] for item in change.items})
+    person = archive.person
+    if person is not None:  # the login keeps the name and mobile the archive now has
+        person.name, person.mobile, person.email = archive.name, archive.mobile, archive.email
+        person.save(update_fields=["name", "mobile", "email"])
+    record_event(archive, "archive.changed", by=by, before="", after="",
+                 extra={"change": change.number, "items": change.items})
+
