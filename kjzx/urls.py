@@ -12,6 +12,7 @@ urlpatterns = [
     path("me/notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
     path("me/notifications/read-all/", views.notification_read_all, name="notification_read_all"),
     path("", include("accounts.urls")),
+    path("", include("records.urls")),
     path("manage/", admin.site.urls),
     path("api/v1/", include("kjzx.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

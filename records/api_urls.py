@@ -1,0 +1,3 @@
+"""/api/v1/ routes of the records app (API.md §1)."""
+
+urlpatterns = []

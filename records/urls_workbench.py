@@ -1,0 +1,3 @@
+"""The bureau's workbench: the review queue, application pages, attachments."""
+
+urlpatterns = []
