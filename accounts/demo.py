@@ -11,12 +11,15 @@ DEMO_PASSWORD = "Kjzx@2026demo"  # noqa: S105 (printed by load_demo; demo accoun
 STAFF = [
     # (username, role, region, name)
     ("sheng", Role.PROVINCE_STAFF, "140000", "省财政厅会计处"),
+    ("sheng2", Role.PROVINCE_STAFF, "140000", "省财政厅会计处 复核"),
     ("jincheng", Role.CITY_REVIEWER, "140500", "晋城市财政局"),
+    ("jincheng2", Role.CITY_REVIEWER, "140500", "晋城市财政局 周复核"),
     ("chengqu1", Role.COUNTY_REVIEWER, "140502", "城区财政局 王审核"),
     ("chengqu2", Role.COUNTY_REVIEWER, "140502", "城区财政局 李复核"),
     ("qinshui1", Role.COUNTY_REVIEWER, "140521", "沁水县财政局 赵审核"),
     ("qinshui2", Role.COUNTY_REVIEWER, "140521", "沁水县财政局 钱复核"),
     ("xiaodian1", Role.COUNTY_REVIEWER, "140105", "太原市小店区财政局 孙审核"),
+    ("xiaodian2", Role.COUNTY_REVIEWER, "140105", "太原市小店区财政局 吴复核"),
     ("taiyuan", Role.CITY_REVIEWER, "140100", "太原市财政局"),
 ]
 

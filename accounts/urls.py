@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
+from records import views_workbench
 
 app_name = "accounts"
 
@@ -13,6 +14,6 @@ urlpatterns = [
     path("accounts/password/", views.password_change, name="password_change"),
     path("accounts/password/reset/", views.password_reset, name="password_reset"),
     path("accounts/password/reset/confirm/", views.password_reset_confirm, name="password_reset_confirm"),
-    path("workbench/", views.workbench, name="workbench"),
+    path("workbench/", views_workbench.queue, name="workbench"),  # 审核工作台, the records app's queue
     path("dashboard/", views.dashboard, name="dashboard"),
 ]

@@ -60,12 +60,6 @@ def home(request):
 
 
 @reviewer_required
-def workbench(request):
-    """审核工作台: the review queue (filled by the records, transfers and cpe issues)."""
-    return render(request, "accounts/workbench.html")
-
-
-@reviewer_required
 def dashboard(request):
     """统计看板 of the reviewer's region (filled by later issues)."""
     return render(request, "accounts/dashboard.html")

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from kjzx.models import AuditEvent, CalendarDay, CalendarYear, Notice
+from kjzx.models import AuditEvent, CalendarDay, CalendarYear, Notice, StepDeadline
 from kjzx.workdays import calendar_year_save, library_knows
 
 # --- Working-day calendar (工作日历), R-DL-1 ---------------------------------------------------
@@ -80,6 +80,20 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StepDeadline)
+class StepDeadlineAdmin(admin.ModelAdmin):
+    """Review periods are policy the province edits (R-COL-5, R-CHG-3, R-TRF-2); the steps themselves are code."""
+
+    list_display = ["label", "key", "working_days", "remind_days_before", "updated_at"]
+    readonly_fields = ["key", "label", "updated_at"]
+
+    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):

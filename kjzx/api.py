@@ -6,6 +6,7 @@ Services raise :class:`DomainError` (→ 400 with fields) or django-fsm's ``Tran
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django_fsm import TransitionNotAllowed
@@ -37,6 +38,13 @@ class Conflict(DomainError):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+        return Response({"detail": ["请求内容过大，或包含的字段、文件过多。"]}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.ParseError):
+        return Response({"detail": ["请求内容无法解析：请发送有效的 JSON 或表单数据。"]},
+                        status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return Response({"detail": ["不支持的请求内容类型。"]}, status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
     if isinstance(exc, DomainError):
         return Response(exc.errors, status=exc.status_code)
     if isinstance(exc, TransitionNotAllowed):

@@ -6,3 +6,7 @@ class KjzxConfig(AppConfig):
 
     name = "kjzx"
     verbose_name = "平台公共"
+
+    def ready(self):
+        # The sweeps register their audit labels ("逾期未办理") on import; the web process shows them too.
+        from kjzx import deadlines  # noqa: F401

@@ -278,6 +278,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kjzx.tasks.check_calendar_coverage",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Remind reviewers before a review step is due; report overdue steps to the level above (R-DL-2).
+    # Both sweep the stored due dates, so a run missed while the machine was down is caught up (R-DL-3).
+    "remind-due-steps": {
+        "task": "kjzx.tasks.remind_due_steps",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "escalate-overdue-steps": {
+        "task": "kjzx.tasks.escalate_overdue_steps",
+        "schedule": crontab(hour=8, minute=5),
+    },
 }
 
 # --- E-mail (notifications; console in development) ------------------------------------------

@@ -4,7 +4,11 @@ The test command never falls back to SQLite: if PostgreSQL or Redis is unreachab
 session fails at start with a clear message (tests/conftest.py checks both).
 """
 
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kjzx")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -22,7 +26,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
-MEDIA_ROOT = VAR_DIR / "test-media"
+# Uploads of a test run go to a fresh temporary directory, removed when the run ends.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="kjzx-test-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, True)
 STATIC_ROOT = VAR_DIR / "test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 SMS_BACKEND = "kjzx.sms.MemoryBackend"

@@ -202,6 +202,8 @@ def _transition_locked(obj, name, *, by, reason, data, notify):
     model = type(obj)
     # Lock: two reviewers may act on the same application at the same moment.
     locked = model.objects.select_for_update().get(pk=obj.pk)
+    if locked.status != obj.status:  # someone acted since the caller looked: they decided on stale facts
+        raise Conflict("该申请刚刚被他人处理，请刷新后查看最新状态。")
     info = _available(locked, name, by)
     if info.reason_required and not reason:
         raise DomainError({"reason": [_("请填写原因（未通过原因将告知申请人）。")]})

@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
@@ -105,7 +106,8 @@ class Archive(models.Model):
 
     One person, one archive (R-COL-3). ``person`` is empty only for a record that came in from
     another province and has not been claimed yet (R-TRF-4). The identity fields are the archive's
-    own: registration fills them, and afterwards only an approved change alters them.
+    own: registration fills them, the person may correct the name while the collection is a draft or
+    returned, and once collected only an approved change alters them (R-CHG-1).
     """
 
     class Status(models.TextChoices):
@@ -150,6 +152,7 @@ class Archive(models.Model):
         indexes = [
             models.Index(fields=["jurisdiction", "status"], name="archive_jurisdiction_idx"),
             models.Index(fields=["name"], name="archive_name_idx"),
+            models.Index(fields=["id_number"], name="archive_id_number_idx"),  # search by number, any type
         ]
 
     def __str__(self):
@@ -175,7 +178,7 @@ class Education(models.Model):
     major = models.CharField(_("所学专业"), max_length=100)
     school = models.CharField(_("毕业院校"), max_length=100)
     mode = models.CharField(_("学习形式"), max_length=20, choices=StudyMode.choices, default=StudyMode.FULL_TIME)
-    graduated_on = models.DateField(_("毕业时间"))
+    graduated_on = models.DateField(_("毕业时间"), null=True, blank=True)  # a draft may lack it; submit checks
 
     class Meta:
         verbose_name = _("学历信息")
@@ -192,7 +195,7 @@ class Qualification(models.Model):
     archive = models.ForeignKey(Archive, on_delete=models.CASCADE, related_name="qualifications")
     level = models.CharField(_("资格级别"), max_length=20, choices=QualificationLevel.choices)
     certificate_no = models.CharField(_("证书编号"), max_length=50)
-    obtained_on = models.DateField(_("取得时间"))
+    obtained_on = models.DateField(_("取得时间"), null=True, blank=True)  # a draft may lack it; submit checks
 
     class Meta:
         verbose_name = _("专业技术资格")
@@ -270,6 +273,9 @@ class CollectionApplication(WorkflowModel):
 
     def applicant_url(self) -> str:
         return "/me/collection/"
+
+    def reviewer_url(self) -> str:
+        return reverse("workbench_collection", kwargs={"pk": self.pk})
 
     @transition(field="status", source=["draft", "returned"], target="submitted", permission=is_applicant,
                 custom={"label": _("提交"), "deadline": "collection.review", "order": 1})
@@ -358,6 +364,9 @@ class ChangeRequest(WorkflowModel):
 
     def applicant_url(self) -> str:
         return f"/me/changes/{self.pk}/"
+
+    def reviewer_url(self) -> str:
+        return reverse("workbench_change", kwargs={"pk": self.pk})
 
     @property
     def item_labels(self) -> list[str]:

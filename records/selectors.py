@@ -1,9 +1,10 @@
 """Records reads, always scoped to the caller (R-ACL-1, R-ACL-2; STYLE §5).
 
 - An accountant sees their own archive, applications and attachments.
-- A reviewer sees applications of their region's subtree once submitted (drafts are the
-  person's own business), archives once their collection was first submitted, and the
-  attachments of what they may see. Anything else is a 404.
+- A reviewer sees applications of their region's subtree once submitted (``submitted_at`` set; a
+  draft, or a change withdrawn before it was ever submitted, is the person's own business),
+  archives once their collection was first submitted, and the attachments of what they may see.
+  Anything else is a 404.
 - The review queue (:func:`review_queue`) spans every kind registered in :data:`QUEUE_MODELS`
   (collections, changes; transfers and claims add theirs), oldest submission first (R-COL-4), at a
   fixed number of queries per page.
@@ -51,7 +52,7 @@ def application_list(model: type[WorkflowModel], user) -> QuerySet:
     qs = model.objects.select_related("applicant", "jurisdiction__parent", "archive")
     if getattr(user, "role", None) == Role.ACCOUNTANT:
         return scope_queryset(qs, user, owner_field="applicant")
-    return scope_queryset(qs.exclude(status="draft"), user)
+    return scope_queryset(qs.filter(submitted_at__isnull=False), user)
 
 
 def application_get(model: type[WorkflowModel], user, pk) -> WorkflowModel:
@@ -59,7 +60,8 @@ def application_get(model: type[WorkflowModel], user, pk) -> WorkflowModel:
     if getattr(user, "role", None) == Role.ACCOUNTANT:
         return get_scoped_or_404(model.objects.select_related("archive", "jurisdiction__parent"), user,
                                  owner_field="applicant", pk=pk)
-    qs = model.objects.exclude(status="draft").select_related("applicant", "archive", "jurisdiction__parent")
+    qs = model.objects.filter(submitted_at__isnull=False).select_related("applicant", "archive",
+                                                                          "jurisdiction__parent")
     return get_scoped_or_404(qs, user, pk=pk)
 
 
@@ -99,9 +101,14 @@ def attachment_get(user, pk) -> Attachment:
         condition = region_filter(user, "jurisdiction")
         if condition is None:
             raise_404()
-        archives = Archive.objects.exclude(status=Archive.Status.DRAFT).filter(condition)
-        changes = ChangeRequest.objects.exclude(status="draft").filter(condition)
+        # A collected archive is its bureau's; one still being collected is the bureau's its
+        # submitted collection went to (the person may pick another jurisdiction after a return).
+        archives = Archive.objects.filter(status__in=[Archive.Status.ACTIVE, Archive.Status.TRANSFERRED_OUT]
+                                          ).filter(condition)
+        collections = CollectionApplication.objects.filter(submitted_at__isnull=False).filter(condition)
+        changes = ChangeRequest.objects.filter(submitted_at__isnull=False).filter(condition)
         found = qs.filter(Exists(archives.filter(attachments=OuterRef("pk")))
+                          | Exists(collections.filter(archive__attachments=OuterRef("pk")))
                           | Exists(changes.filter(attachments=OuterRef("pk")))).first()
     if found is None:
         raise_404()
@@ -131,7 +138,9 @@ def _queue_queryset(kind: str, model, user, filters: QueueFilters, today: dt.dat
     if filters.q:
         q = filters.q.strip()
         pk = model.pk_from_number(q)
-        qs = qs.filter(Q(archive__name=q) | Q(archive__id_number=q.upper()) | (Q(pk=pk) if pk else Q(pk__in=[])))
+        # the person first (two small index lookups), then their applications by the archive FK index
+        people = Archive.objects.filter(Q(name=q) | Q(id_number=q.upper())).values("pk")
+        qs = qs.filter(Q(archive_id__in=people) | (Q(pk=pk) if pk else Q(pk__in=[])))
     return qs.annotate(kind=Value(kind, output_field=CharField())).values("kind", "pk", "submitted_at")
 
 

@@ -197,6 +197,9 @@ def archive_update(*, archive: Archive, by: User, data: dict) -> Archive:
     archive = Archive.objects.select_for_update().get(pk=archive.pk)
     if not archive_is_editable(archive):
         raise Conflict("档案正在审核或已采集完成，不能直接修改；采集完成后请通过“档案变更登记”办理。")
+    current = archive_data(archive)
+    data = {key: ({**current[key], **value} if key in current and isinstance(value, dict) else value)
+            for key, value in data.items()}  # a section given in part keeps its other fields
     clean, errors = _clean_sections(data)
     region = attachments = None
     try:

@@ -8,8 +8,11 @@ import pytest
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(_django_db_helper):
+    # Function-scoped, after the database fixture: Playwright's sync API runs the test in its own
+    # greenlet context, where Django's connection is a new object; a session-wide browser started
+    # first would hide the serialized reference data (regions, deadlines) from the rollback restore.
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         pytest.fail(f"找不到 Chromium（{CHROMIUM}）：请安装 Debian 的 chromium 软件包（scripts/setup.sh 会安装）。")
     from playwright.sync_api import sync_playwright
@@ -35,3 +38,6 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+    from django.db import connections
+
+    connections.close_all()  # the connection this greenlet context opened, or the test DB cannot be dropped

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import User
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 ID_NUMBER = "140581198512310022"
 

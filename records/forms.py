@@ -1,0 +1,391 @@
+"""HTML forms of the accountant's records pages: they parse input into the services' data shape.
+
+Every field is optional text or a choice: the rules live in :mod:`records.rules`, and the services
+answer with every missing or wrong item at once, keyed like ``contact.mobile`` or
+``education[0].school`` (R-COL-2). :class:`ArchiveSections` turns a POST into that shape and puts
+the answer back beside the fields it names; :func:`error_summary` lists them all at the top.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import DateInput
+from accounts.models import Region
+from records.models import (
+    AttachmentKind,
+    ChangeItem,
+    Degree,
+    EducationLevel,
+    QualificationLevel,
+    StudyMode,
+    UnitType,
+)
+
+ETHNIC_GROUPS = (
+    "汉族 蒙古族 回族 藏族 维吾尔族 苗族 彝族 壮族 布依族 朝鲜族 满族 侗族 瑶族 白族 土家族 哈尼族 哈萨克族 傣族 黎族 "
+    "傈僳族 佤族 畲族 高山族 拉祜族 水族 东乡族 纳西族 景颇族 柯尔克孜族 土族 达斡尔族 仫佬族 羌族 布朗族 撒拉族 "
+    "毛南族 仡佬族 锡伯族 阿昌族 普米族 塔吉克族 怒族 乌孜别克族 俄罗斯族 鄂温克族 德昂族 保安族 裕固族 京族 "
+    "塔塔尔族 独龙族 鄂伦春族 赫哲族 门巴族 珞巴族 基诺族 其他"
+).split()  # the 56 groups of GB 3304, and 其他
+
+SECTION_LABELS = {item.value: item.label for item in ChangeItem}
+LIST_SECTIONS = ("education", "qualifications")
+ERROR_KEY_RE = re.compile(r"^(?P<section>[a-z_]+)(?:\[(?P<index>\d+)\])?(?:\.(?P<field>[a-z_]+))?$")
+
+
+CHOOSE = _("请选择")
+
+
+def _blank(choices, label=CHOOSE):
+    return [("", label), *choices]
+
+
+def _text(label, max_length, **attrs) -> forms.CharField:
+    return forms.CharField(label=label, max_length=max_length, required=False,
+                           widget=forms.TextInput(attrs=attrs))
+
+
+def _date(label, help_text="") -> forms.CharField:
+    # Text, not a DateField: the rules check dates and say what is wrong in the same answer as the rest.
+    return forms.CharField(label=label, required=False, widget=DateInput(), help_text=help_text)
+
+
+def _select(label, choices, initial="") -> forms.ChoiceField:
+    return forms.ChoiceField(label=label, choices=_blank(choices), required=False, initial=initial)
+
+
+# --- the archive's sections (records.rules.SECTIONS) -------------------------------------------
+
+class SectionForm(forms.Form):
+    """One section of the archive; its field names are the service's keys."""
+
+    def to_data(self) -> dict[str, Any]:
+        return {name: self.cleaned_data.get(name, "") for name in self.fields}
+
+
+class BasicForm(SectionForm):
+    name = _text(_("姓名"), 50, autocomplete="name")
+    ethnicity = _select(_("民族"), [(g, g) for g in ETHNIC_GROUPS])
+
+    def __init__(self, *args, name_editable=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not name_editable:  # the name is identity: after registration only an approved change alters it
+            del self.fields["name"]
+        value = (self.initial or {}).get("ethnicity")
+        if value and value not in ETHNIC_GROUPS:  # a value that came in by the API or a transfer
+            self.fields["ethnicity"].choices = [*self.fields["ethnicity"].choices, (value, value)]
+
+
+class ContactForm(SectionForm):
+    mobile = _text(_("手机号码"), 11, inputmode="numeric", autocomplete="tel")
+    email = forms.CharField(label=_("电子邮箱"), max_length=254, required=False,
+                            widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    address = _text(_("通讯地址"), 200, autocomplete="street-address")
+
+
+class EmployerForm(SectionForm):
+    name = _text(_("工作单位"), 200)
+    credit_code = _text(_("统一社会信用代码"), 18, spellcheck="false", autocapitalize="characters")
+    unit_type = _select(_("单位性质"), UnitType.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].help_text = _("在校学生填写“无”，无需填写统一社会信用代码和单位性质。")
+
+
+class CareerForm(SectionForm):
+    began_accounting_on = _date(_("参加会计工作时间"), _("在职人员必填；在校学生可不填。"))
+
+
+class EducationForm(SectionForm):
+    level = _select(_("学历"), EducationLevel.choices)
+    degree = _select(_("学位"), Degree.choices, initial=Degree.NONE)
+    major = _text(_("所学专业"), 100)
+    school = _text(_("毕业院校"), 100)
+    mode = _select(_("学习形式"), StudyMode.choices, initial=StudyMode.FULL_TIME)
+    graduated_on = _date(_("毕业时间"))
+
+    filled_by = ("level", "major", "school", "graduated_on")  # defaults alone make an empty row
+
+
+class QualificationForm(SectionForm):
+    level = _select(_("资格级别"), QualificationLevel.choices)
+    certificate_no = _text(_("证书编号"), 50, spellcheck="false")
+    obtained_on = _date(_("取得时间"))
+
+    filled_by = ("level", "certificate_no", "obtained_on")
+
+
+class EntryFormSet(forms.BaseFormSet):
+    """Several entries of a list section; empty and deleted rows are left out (no JavaScript needed)."""
+
+    def entries(self) -> list[dict]:
+        """The filled rows in the service's shape; ``positions`` maps each back to its form."""
+        self.positions: list[int] = []
+        rows = []
+        for i, form in enumerate(self.forms):
+            data = getattr(form, "cleaned_data", {}) or {}
+            if data.get("DELETE") or not any(data.get(name) for name in form.filled_by):
+                continue
+            self.positions.append(i)
+            rows.append(form.to_data())
+        return rows
+
+    def add_form_error(self, index: int, field: str, message: str) -> bool:
+        positions = getattr(self, "positions", None) or range(len(self.forms))
+        if index >= len(positions):
+            return False
+        form = self.forms[positions[index]]
+        if field not in form.fields:
+            return False
+        add_error(form, field, message)
+        return True
+
+
+def _entry_formset(form_class):
+    return forms.formset_factory(form_class, formset=EntryFormSet, extra=1, can_delete=True, max_num=10,
+                                 absolute_max=10, validate_max=True)
+
+
+EducationFormSet = _entry_formset(EducationForm)
+QualificationFormSet = _entry_formset(QualificationForm)
+
+SECTION_FORMS = {"basic": BasicForm, "contact": ContactForm, "education": EducationFormSet,
+                 "qualifications": QualificationFormSet, "employer": EmployerForm, "career": CareerForm}
+
+
+class ArchiveSections:
+    """The chosen sections of the archive as forms: parse a POST, prefill from data, place errors."""
+
+    def __init__(self, sections, data=None, *, initial: dict | None = None, name_editable=True):
+        initial = initial or {}
+        self.forms: dict[str, Any] = {}
+        self.section_errors: dict[str, list[str]] = {}
+        for section in sections:
+            cls = SECTION_FORMS[section]
+            kwargs = {"prefix": section, "initial": initial.get(section) or ([] if section in LIST_SECTIONS else None)}
+            if section == "basic":
+                kwargs["name_editable"] = name_editable
+            self.forms[section] = cls(data, **kwargs)
+        for formset in self.formsets:
+            for i, form in enumerate(formset.forms):
+                if i < formset.initial_form_count():
+                    form.fields["DELETE"].label = _("删除此条")
+                else:  # a blank row: leaving it empty is enough
+                    del form.fields["DELETE"]
+
+    @property
+    def formsets(self) -> list[EntryFormSet]:
+        return [f for s, f in self.forms.items() if s in LIST_SECTIONS]
+
+    def __getitem__(self, section):
+        return self.forms[section]
+
+    def is_valid(self) -> bool:
+        return all([form.is_valid() for form in self.forms.values()])  # a list: validate every one
+
+    def data(self) -> dict[str, Any]:
+        return {section: form.entries() if section in LIST_SECTIONS else form.to_data()
+                for section, form in self.forms.items()}
+
+    def apply_errors(self, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Put each message beside its field; returns what does not belong to a section."""
+        rest: dict[str, list[str]] = {}
+        for key, messages in errors.items():
+            match = ERROR_KEY_RE.match(key)
+            section = match["section"] if match else None
+            if section not in self.forms:
+                rest[key] = messages
+                continue
+            for message in messages:
+                if not self._place(section, match["index"], match["field"], message):
+                    self.section_errors.setdefault(section, []).append(message)
+        return rest
+
+    def _place(self, section, index, field, message) -> bool:
+        form = self.forms[section]
+        if section in LIST_SECTIONS:
+            return index is not None and field is not None and form.add_form_error(int(index), field, message)
+        if field in form.fields:
+            add_error(form, field, message)
+            return True
+        return False
+
+    def summary(self) -> list[dict]:
+        items = []
+        for section, form in self.forms.items():
+            title = SECTION_LABELS[section]
+            items += [{"label": title, "message": m, "anchor": f"section-{section}"}
+                      for m in self.section_errors.get(section, [])]
+            if section in LIST_SECTIONS:
+                for n, entry in enumerate(form.forms, start=1):
+                    items += form_error_items(entry, _("%(section)s第%(n)s条") % {"section": title, "n": n})
+                items += [{"label": title, "message": m, "anchor": f"section-{section}"}
+                          for m in form.non_form_errors()]
+            else:
+                items += form_error_items(form, title)
+        return items
+
+
+def form_error_items(form: forms.Form, title="", anchor="") -> list[dict]:
+    """A form's errors as summary lines ``{"label", "message", "anchor"}`` linking to each field."""
+    items = []
+    for name, messages in form.errors.items():
+        if name == "__all__":
+            items += [{"label": str(title), "message": m, "anchor": anchor} for m in messages]
+            continue
+        field = form[name]
+        short = getattr(field.field, "summary_label", field.label)
+        label = f"{title}·{short}" if title else str(short)
+        items += [{"label": label, "message": m, "anchor": field.id_for_label} for m in messages]
+    return items
+
+
+def describe_section(section: str, value) -> list[str]:
+    """A section's values in words (labels, choice names), for old → new and the archive pages."""
+    if value in (None, "", [], {}):
+        return []
+    form_class = SECTION_FORMS[section]
+    if section in LIST_SECTIONS:
+        return ["　".join(filter(None, _describe_fields(form_class.form, entry, with_labels=False)))
+                for entry in value]
+    return _describe_fields(form_class, value, with_labels=True)
+
+
+def _describe_fields(form_class, value: dict, *, with_labels: bool) -> list[str]:
+    lines = []
+    for name, field in form_class.base_fields.items():
+        raw = value.get(name)
+        if raw in (None, ""):
+            continue
+        text = dict(field.choices).get(raw, raw) if isinstance(field, forms.ChoiceField) else raw
+        if name == "degree" and raw == Degree.NONE:
+            continue
+        lines.append(f"{field.label}：{text}" if with_labels else str(text))
+    return lines
+
+
+# --- the collection page: jurisdiction, pledge, uploads ------------------------------------------
+
+def jurisdiction_choices() -> list:
+    """Every Shanxi jurisdiction, grouped by city: 省直, then each city's 市直 and its counties."""
+    regions = list(Region.objects.select_related("parent").order_by("code"))
+    groups: dict[str, list] = {}
+    province = [(r.code, r.jurisdiction_label) for r in regions if r.level == Region.Level.PROVINCE]
+    for region in regions:
+        if region.level == Region.Level.CITY:
+            groups[region.code] = [region.name, [(region.code, region.jurisdiction_label)]]
+    for region in regions:
+        if region.level == Region.Level.COUNTY and region.parent_id in groups:
+            groups[region.parent_id][1].append((region.code, region.jurisdiction_label))
+    return [("", _("请选择管理属地")), (_("省直单位"), province), *[tuple(g) for g in groups.values()]]
+
+
+class CollectionForm(forms.Form):
+    """The collection page's own fields: the jurisdiction and the pledge (R-COL-2, R-COL-4a)."""
+
+    jurisdiction = forms.ChoiceField(
+        label=_("管理属地"), required=False,
+        help_text=_("选择您的档案由哪一级财政部门管理：省直单位选“省直”，市直单位选“××市市直”，其他选所在县（市、区）。"))
+    pledge_accepted = forms.BooleanField(label=_("我已阅读上述承诺书，承诺所填信息真实、准确、完整"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["jurisdiction"].choices = jurisdiction_choices()
+        self.fields["pledge_accepted"].summary_label = _("承诺书")
+
+    def to_data(self) -> dict[str, Any]:
+        return {"jurisdiction": self.cleaned_data.get("jurisdiction") or None,
+                "pledge_accepted": bool(self.cleaned_data.get("pledge_accepted"))}
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class FilesField(forms.FileField):
+    """Zero, one or several files in one input; records.uploads checks each one's type and size."""
+
+    def __init__(self, *, multiple=True, **kwargs):
+        widget = MultipleFileInput if multiple else forms.FileInput
+        kwargs.setdefault("widget", widget(attrs={"accept": "application/pdf,image/jpeg,image/png"}))
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data] if data else []
+        return [super(FilesField, self).clean(f, initial) for f in files]
+
+
+class AttachmentsForm(forms.Form):
+    """Uploads of some kinds, the files already attached (to keep or remove), and pending ones.
+
+    ``pending`` carries the ids of files uploaded with a form that then failed, so nobody uploads
+    twice; the services accept only the caller's own attachments. For a ``single`` kind (the
+    photo) the newest file replaces the others.
+    """
+
+    remove = forms.MultipleChoiceField(label=_("删除"), required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, kinds, attached=(), pending=(), single=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds, self.single = list(kinds), set(single)
+        self.attached, self.pending, self.new = list(attached), list(pending), []
+        for kind in self.kinds:
+            self.fields[kind] = FilesField(label=AttachmentKind(kind).label, multiple=kind not in self.single)
+        self.fields["remove"].choices = [(str(a.pk), a.name) for a in self.current]
+
+    @staticmethod
+    def pending_ids(data) -> list[int]:
+        raw = data.get("pending", "") if data is not None else ""
+        return [int(x) for x in str(raw).split(",") if x.strip().isdigit()][:50]
+
+    @property
+    def max_mb(self) -> int:
+        return settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+
+    @property
+    def current(self) -> list:
+        return self.attached + self.pending + self.new
+
+    @property
+    def pending_value(self) -> str:
+        return ",".join(str(a.pk) for a in self.pending + self.new)
+
+    def add_new(self, attachments) -> None:
+        self.new += attachments
+
+    def keep_ids(self) -> list[int]:
+        """What stays attached: everything not removed; of a single kind only the newest."""
+        removed = {int(x) for x in (self.cleaned_data.get("remove") or []) if str(x).isdigit()}
+        kept = [a for a in self.current if a.pk not in removed]
+        newest = {a.kind: a.pk for a in kept if a.kind in self.single}
+        return [a.pk for a in kept if a.kind not in self.single or newest[a.kind] == a.pk]
+
+    def rows(self) -> list[dict]:
+        """What the template draws per kind: the input, what is there (and whether ticked for removal)."""
+        removed = set(self.data.getlist("remove")) if hasattr(self.data, "getlist") else set()
+        return [{"kind": kind, "field": self[kind],
+                 "attachments": [{"a": a, "removed": str(a.pk) in removed, "pending": a not in self.attached}
+                                 for a in self.current if a.kind == kind]}
+                for kind in self.kinds]
+
+
+def add_error(form: forms.Form, field: str | None, message: str) -> None:
+    """``form.add_error`` that also works on an unbound form (errors on what was saved)."""
+    if not hasattr(form, "cleaned_data"):
+        form.errors  # noqa: B018 - runs full_clean, which sets up _errors
+        form.cleaned_data = getattr(form, "cleaned_data", {})
+    form.add_error(field if field is None or field in form.fields else None, message)
+
+
+class ChangeItemsForm(forms.Form):
+    """The items a change alters (变更事项), R-CHG-1."""
+
+    items = forms.MultipleChoiceField(label=_("变更事项"), choices=ChangeItem.choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple)
