@@ -55,8 +55,11 @@ class LoginView(auth_views.LoginView):
 @login_required
 def home(request):
     """个人中心: the accountant's menus, or the staff member's workbench entry points."""
-    template = "accounts/home_accountant.html" if request.user.is_accountant else "accounts/home_staff.html"
-    return render(request, template)
+    if not request.user.is_accountant:
+        return render(request, "accounts/home_staff.html")
+    from records.services import collection_current  # the home page gathers what each app has for the person
+
+    return render(request, "accounts/home_accountant.html", {"collection": collection_current(request.user)})
 
 
 @reviewer_required

@@ -9,6 +9,10 @@
   :func:`records.selectors.attachment_get` (owner, or a reviewer of what holds it; else 404).
 - ``/collections/`` and ``/changes/``: lists, opening, the object (:mod:`kjzx.workflow_api`) and its
   transitions. Visibility is the selectors' (R-ACL-1, R-ACL-2); the rules are the services'.
+- ID numbers (security item 46): the applicant and the archive inside a workflow object are masked
+  (``140***********0022``), for reviewers and applicants alike; only the person's own
+  ``/me/archive/`` has the whole number. A reviewer gets it with ``POST …/{id}/reveal-id/`` and a
+  reason, which writes an audit row (:func:`records.privacy.archive_reveal_id_number`).
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from rest_framework.views import APIView
 from accounts.models import IdType, Role, Sex
 from accounts.permissions import IsAccountant
 from kjzx.api import DomainError
+from kjzx.http import client_ip
 from kjzx.workflow_api import (
     AttachmentIdsField,
     IgnoreClientContentNegotiation,
     WorkflowDetailView,
     WorkflowListView,
     WorkflowObjectSerializer,
+    WorkflowObjectView,
     WorkflowSummarySerializer,
     WorkflowTransitionView,
     choices_help,
@@ -54,6 +60,7 @@ from records.models import (
     StudyMode,
     UnitType,
 )
+from records.privacy import REASON_MAX, REASON_MIN, REASON_SUGGESTIONS, archive_reveal_id_number
 from records.services import (
     archive_data,
     archive_for_person,
@@ -101,7 +108,7 @@ class ArchiveSerializer(serializers.Serializer):
     """The archive in the person-record shape of API.md §2, plus what the collection adds (R-COL-2)."""
 
     id_type = serializers.ChoiceField(choices=IdType.choices, read_only=True)
-    id_number = serializers.CharField(read_only=True)
+    id_number = serializers.CharField(read_only=True, help_text="证件号码（本人档案显示完整号码）")
     name = serializers.CharField()
     sex = serializers.ChoiceField(choices=Sex.choices, read_only=True)
     birth_date = serializers.DateField(read_only=True)
@@ -122,6 +129,13 @@ class ArchiveSerializer(serializers.Serializer):
 
     def get_editable(self, archive: Archive) -> bool:
         return archive_is_editable(archive)
+
+
+class MaskedArchiveSerializer(ArchiveSerializer):
+    """The archive as a workflow object carries it: the same shape, the ID number masked (security item 46)."""
+
+    id_number = serializers.CharField(source="masked_id_number", read_only=True,
+                                      help_text="证件号码（脱敏）；审核人员可通过 reveal-id 说明原因后查看完整号码")
 
 
 # flat field of API.md §2 → (section, key) of records.rules
@@ -260,12 +274,50 @@ class AttachmentFileView(APIView):
         return response
 
 
+# --- the full ID number, for a reviewer, with a reason (security item 46) ---------------------------
+
+class RevealInput(serializers.Serializer):
+    reason = serializers.CharField(
+        min_length=REASON_MIN, max_length=REASON_MAX,
+        help_text=f"查看原因（{REASON_MIN}–{REASON_MAX}字），如“{REASON_SUGGESTIONS[0]}”；记入审计记录")
+
+
+class RevealOutput(serializers.Serializer):
+    id_number = serializers.CharField(help_text="完整证件号码：只在本次应答中出现，请勿保存或转发")
+
+
+def reveal_schema(label: str):
+    return extend_schema(
+        summary=f"{label}：查看完整证件号码", request=RevealInput,
+        description="审核人员说明原因后取得申请人的完整证件号码；每次调用写一条审计记录（查看人、档案、原因）。"
+                    "缺少原因或原因不足2字、超过200字 → 400；不在管辖范围内，或调用者不是审核人员 → 404。",
+        responses={200: RevealOutput, **errors(400, 401, 404, 415)})
+
+
+class RevealIdView:
+    """``POST /api/v1/<kind>/{id}/reveal-id/`` with ``{"reason"}`` → ``{"id_number"}`` (security item 46).
+
+    The application comes through the kind's scoped selector (404 outside the caller's scope); the
+    service then refuses anyone but a reviewer who may see the archive (404 again: the applicant has
+    their number on /me/archive/), checks the reason and writes the audit row.
+    """
+
+    parser_classes = [JSONParser]
+
+    def post(self, request, pk: int):
+        obj = self.get_object()
+        reason = request.data.get("reason") if isinstance(request.data, dict) else None
+        number = archive_reveal_id_number(archive=obj.archive, by=request.user, reason=reason, via=obj,
+                                          ip=client_ip(request))
+        return Response({"id_number": number}, headers={"Cache-Control": "private, no-store"})
+
+
 # --- collections (信息采集) --------------------------------------------------------------------------
 
 class CollectionSerializer(WorkflowObjectSerializer):
     """An information collection application (信息采集申请) with the archive it collects."""
 
-    archive = ArchiveSerializer(help_text="申请所采集的档案（与 /api/v1/me/archive/ 同一形状）")
+    archive = MaskedArchiveSerializer(help_text="申请所采集的档案（与 /api/v1/me/archive/ 同一形状，证件号码脱敏）")
 
 
 class CollectionView:
@@ -306,6 +358,11 @@ class CollectionDetailView(CollectionView, WorkflowDetailView):
 
 @extend_schema_view(post=transition_schema(CollectionSerializer, "信息采集申请"))
 class CollectionTransitionView(CollectionView, WorkflowTransitionView):
+    pass
+
+
+@extend_schema_view(post=reveal_schema("信息采集申请"))
+class CollectionRevealIdView(CollectionView, RevealIdView, WorkflowObjectView):
     pass
 
 
@@ -395,4 +452,9 @@ class ChangeDetailView(ChangeView, WorkflowDetailView):
 
 @extend_schema_view(post=transition_schema(ChangeSerializer, "档案变更申请"))
 class ChangeTransitionView(ChangeView, WorkflowTransitionView):
+    pass
+
+
+@extend_schema_view(post=reveal_schema("档案变更申请"))
+class ChangeRevealIdView(ChangeView, RevealIdView, WorkflowObjectView):
     pass

@@ -14,8 +14,10 @@ urlpatterns = [
     path("collections/<int:pk>/", api.CollectionDetailView.as_view(), name="api-collection"),
     path("collections/<int:pk>/transitions/<str:name>/", api.CollectionTransitionView.as_view(),
          name="api-collection-transition"),
+    path("collections/<int:pk>/reveal-id/", api.CollectionRevealIdView.as_view(), name="api-collection-reveal"),
     path("changes/", api.ChangeListView.as_view(), name="api-changes"),
     path("changes/<int:pk>/", api.ChangeDetailView.as_view(), name="api-change"),
     path("changes/<int:pk>/transitions/<str:name>/", api.ChangeTransitionView.as_view(),
          name="api-change-transition"),
+    path("changes/<int:pk>/reveal-id/", api.ChangeRevealIdView.as_view(), name="api-change-reveal"),
 ]

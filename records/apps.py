@@ -6,3 +6,8 @@ class RecordsConfig(AppConfig):
 
     name = "records"
     verbose_name = "会计人员档案"
+
+    def ready(self):
+        # Services and privacy register their audit labels on import; every process (web, worker,
+        # commands) must know them.
+        from records import privacy, services  # noqa: F401

@@ -2,7 +2,8 @@
 
 :func:`queue_rows` turns the applications of a queue page (``records.selectors.queue_page_objects``,
 which has set ``days_left``) into :class:`QueueRow`; :func:`queue_xlsx` writes rows to a workbook
-with the same columns. Both show the ID number masked: the full number is on the application page.
+with the same columns. Both show the ID number masked, always (security item 46): the whole number
+is only shown on the application page after an audited reveal (:mod:`records.privacy`).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The queue itself is ``/workbench/`` (``accounts:workbench``, routed in accounts/urls.py to
 :func:`records.views_workbench.queue`). Each kind has its own named routes
-(``workbench_collection``, ``workbench_collection_transition``, ``workbench_change``, …), so
-transfers and claims may route their own ``workbench/<kind>/…`` pages.
+(``workbench_collection``, ``workbench_collection_transition``, ``workbench_collection_reveal``,
+``workbench_change``, …), so transfers and claims may route their own ``workbench/<kind>/…`` pages.
 """
 
 from django.urls import path
@@ -20,4 +20,6 @@ for segment, model in views.KINDS.items():
              name=f"workbench_{model.KIND}"),
         path(f"workbench/{segment}/<int:pk>/transitions/<slug:name>/", views.application_transition,
              {"kind": segment}, name=f"workbench_{model.KIND}_transition"),
+        path(f"workbench/{segment}/<int:pk>/reveal-id/", views.application_reveal_id, {"kind": segment},
+             name=f"workbench_{model.KIND}_reveal"),
     ]

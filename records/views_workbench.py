@@ -9,7 +9,9 @@ message and a redirect to the application's current state (STYLE §6).
   number of queries whatever the page holds; ``/workbench/export.xlsx`` the same rows in Excel.
 - ``/workbench/collections/<pk>/``, ``/workbench/changes/<pk>/``: the application with every
   archive field, the scans inline, a before/after table for a change, the history, and exactly the
-  buttons the reviewer may use; decisions POST to ``…/<pk>/transitions/<name>/``.
+  buttons the reviewer may use; decisions POST to ``…/<pk>/transitions/<name>/``. The ID number
+  is masked; ``…/<pk>/reveal-id/`` (POST, with a reason) shows it in full on that one response and
+  writes an audit row (security item 46, :mod:`records.privacy`).
 - ``/files/<pk>/`` (``attachment_file``): a scan, for its owner or a reviewer who may see it.
 """
 
@@ -35,6 +37,7 @@ from django_fsm import TransitionNotAllowed
 from accounts.models import Region
 from accounts.permissions import reviewer_required
 from kjzx.api import Conflict, DomainError
+from kjzx.http import client_ip
 from kjzx.workflow import WorkflowModel, annotate_days_left, history_rows, workflow_transition
 from records.exports import queue_rows, queue_xlsx
 from records.models import (
@@ -45,6 +48,7 @@ from records.models import (
     Education,
     Qualification,
 )
+from records.privacy import REASON_MAX, REASON_SUGGESTIONS, archive_reveal_id_number
 from records.selectors import (
     QUEUE_MODELS,
     QueueFilters,
@@ -62,7 +66,8 @@ EXPORT_BATCH = 500
 CONFLICT_MESSAGE = gettext_lazy("该申请已被他人处理或当前状态不能执行此操作，请查看最新状态。")
 
 # URL segment → model of the applications these pages show (transfers and claims have their own);
-# routes are named ``workbench_<KIND>`` and ``workbench_<KIND>_transition`` (records/urls_workbench.py).
+# routes are named ``workbench_<KIND>``, ``workbench_<KIND>_transition`` and ``workbench_<KIND>_reveal``
+# (records/urls_workbench.py).
 KINDS: dict[str, type[WorkflowModel]] = {"collections": CollectionApplication, "changes": ChangeRequest}
 
 
@@ -213,7 +218,10 @@ def change_diff(change: ChangeRequest) -> list[dict]:
 
 
 def _render_detail(request, obj: WorkflowModel, *, failed: str = "", reason: str = "",
-                   error: DomainError | None = None, status: int = 200):
+                   error: DomainError | None = None, status: int = 200, revealed_id_number: str = "",
+                   reveal_reason: str | None = None, reveal_error: DomainError | None = None):
+    """The application page. The ID number is masked unless ``revealed_id_number`` is given: only
+    the response to an audited reveal carries it, and nothing keeps it for the next request."""
     archive = obj.archive
     prefetch_related_objects([archive], "education", "qualifications", "attachments")
     row = queue_rows(annotate_days_left([obj]))[0]
@@ -229,6 +237,11 @@ def _render_detail(request, obj: WorkflowModel, *, failed: str = "", reason: str
         "evidence": list(obj.attachments.all()) if is_change else [], "scans": list(archive.attachments.all()),
         "failed": failed, "reason": reason, "reason_errors": errors.get("reason", []),
         "other_errors": [message for key, found in errors.items() if key != "reason" for message in found],
+        "reveal_route": f"workbench_{obj.KIND}_reveal", "revealed_id_number": revealed_id_number,
+        "reveal_reason": REASON_SUGGESTIONS[0] if reveal_reason is None else reveal_reason,
+        "reveal_suggestions": REASON_SUGGESTIONS, "reveal_max": REASON_MAX, "detail_url": application_url(obj),
+        "reveal_errors": [message for found in (reveal_error.errors.values() if reveal_error else [])
+                          for message in found],
     }, status=status)
 
 
@@ -257,6 +270,24 @@ def application_transition(request, kind: str, pk: int, name: str):
     messages.success(request, _("已办理：%(action)s（%(number)s），当前状态：%(status)s。") % {
         "action": info.label if info else name, "number": obj.number, "status": obj.status_display})
     return redirect("accounts:workbench")
+
+
+@reviewer_required
+@require_POST
+def application_reveal_id(request, kind: str, pk: int):
+    """显示完整号码: the full ID number on this one response, with a reason and an audit row (security item 46).
+
+    Outside the region, 404 (R-ACL-1); without a reason, the page again with the error and the
+    number still masked. The number is not kept: the next GET shows it masked.
+    """
+    obj = application_get(_model_for(kind), request.user, pk)
+    reason = request.POST.get("reason", "")
+    try:
+        number = archive_reveal_id_number(archive=obj.archive, by=request.user, reason=reason, via=obj,
+                                          ip=client_ip(request))
+    except DomainError as exc:
+        return _render_detail(request, obj, reveal_reason=reason, reveal_error=exc, status=400)
+    return _render_detail(request, obj, revealed_id_number=number, reveal_reason=reason.strip())
 
 
 # --- scans --------------------------------------------------------------------------------------

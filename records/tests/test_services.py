@@ -154,3 +154,12 @@ def test_change_that_changes_nothing_is_refused(accountant):
 def test_no_change_before_collection(accountant):
     with pytest.raises(Conflict):
         change_open(person=accountant, items=["basic"], values={"basic": {"name": "李", "ethnicity": "汉族"}})
+
+
+def test_personal_page_shows_the_collection_status_and_reason(client, accountant, county_reviewer):
+    """The person sees where the collection stands on 个人中心, with the reason if returned (R-ACL-3)."""
+    collection = make_collection(accountant, "submitted")
+    workflow_transition(collection, "return", by=county_reviewer, reason="照片不清晰，请重新上传")
+    client.force_login(accountant)
+    html = client.get("/me/").content.decode()
+    assert "已退回" in html and "照片不清晰，请重新上传" in html

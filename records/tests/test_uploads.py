@@ -1,0 +1,96 @@
+"""Uploads are judged by their bytes and stored clean (R-COL-2 scans; security promises 34–37)."""
+
+from __future__ import annotations
+
+import io
+import zlib
+
+import pytest
+from PIL import Image
+
+from kjzx.api import DomainError
+from records import uploads
+from records.uploads import attachment_create
+from tests.factories import PDF_BYTES, png_bytes, upload
+
+pytestmark = pytest.mark.django_db
+
+
+def jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (16, 16), (10, 120, 200))
+    exif = Image.Exif()
+    exif[0x010F] = "某品牌手机"  # Make
+    exif[0x8825] = {1: "N", 2: (37.0, 50.0, 0.0)}  # GPS IFD
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def refused(person, content, name="scan.pdf") -> DomainError:
+    with pytest.raises(DomainError) as caught:
+        attachment_create(owner=person, kind="evidence", upload=upload(name, content, "application/pdf"))
+    return caught.value
+
+
+def test_images_are_reencoded_without_exif_or_gps(accountant):
+    """A phone photo loses its EXIF and GPS on the way in (security 35)."""
+    original = jpeg_with_gps()
+    assert b"Exif" in original
+    attachment = attachment_create(owner=accountant, kind="photo", upload=upload("照片.jpg", original, "image/jpeg"))
+    stored = attachment.file.read()
+    assert attachment.content_type == "image/jpeg" and stored.startswith(b"\xff\xd8\xff")
+    assert b"Exif" not in stored and "GPS" not in str(Image.open(io.BytesIO(stored)).getexif())
+    assert attachment.size == len(stored)
+
+
+def test_a_truncated_jpeg_is_refused(accountant):
+    broken = jpeg_with_gps()[:-40]
+    with pytest.raises(DomainError) as caught:
+        attachment_create(owner=accountant, kind="photo", upload=upload("a.jpg", broken, "image/jpeg"))
+    assert caught.value.status_code == 415
+
+
+def test_a_pixel_flood_is_refused(accountant, monkeypatch):
+    """An image of absurd dimensions is refused before it is decoded (security 35)."""
+    monkeypatch.setattr(uploads, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(DomainError) as caught:
+        attachment_create(owner=accountant, kind="photo", upload=upload("big.png", png_bytes((20, 20))))
+    assert caught.value.status_code == 413 and "像素" in caught.value.message
+
+
+def test_a_pdf_must_be_complete(accountant):
+    error = refused(accountant, PDF_BYTES.replace(b"%%EOF", b""))
+    assert error.status_code == 415 and "不完整" in error.message
+
+
+@pytest.mark.parametrize("payload", [
+    b"<</Type/Action/S/JavaScript/JS(app.alert(1))>>",
+    b"<</S/J#61vaScript/JS(x)>>",  # the same name, hex-escaped
+    b"<</Type/Filespec/EF<</F 5 0 R>>/EmbeddedFile 5 0 R>>",
+    b"<</S/Launch/F(cmd.exe)>>",
+    b"/Encrypt 9 0 R",
+])
+def test_pdfs_with_active_content_are_refused(accountant, payload):
+    """Scripts, embedded files, launch actions and encryption are refused (security 36)."""
+    error = refused(accountant, PDF_BYTES.replace(b"trailer", payload + b"\ntrailer"))
+    assert error.status_code == 415 and "脚本" in error.message
+
+
+def test_javascript_hidden_in_a_compressed_stream_is_found(accountant):
+    hidden = zlib.compress(b"<</S/JavaScript/JS(app.alert(1))>>")
+    content = PDF_BYTES.replace(b"trailer", b"3 0 obj<</Filter/FlateDecode>>stream\n" + hidden + b"endstream\ntrailer")
+    assert refused(accountant, content).status_code == 415
+
+
+def test_a_plain_pdf_is_kept_as_it_came(accountant):
+    attachment = attachment_create(owner=accountant, kind="diploma", upload=upload("毕业证.pdf", PDF_BYTES,
+                                                                                  "application/pdf"))
+    assert attachment.file.read() == PDF_BYTES and attachment.content_type == "application/pdf"
+
+
+def test_the_users_file_name_is_only_harmless_metadata(accountant):
+    """Paths, control and bidi characters are dropped; the stored name is ours (security 37)."""
+    attachment = attachment_create(owner=accountant, kind="photo",
+                                   upload=upload("../../etc/\u202eevil\x00gnp.png", png_bytes()))
+    assert attachment.name == "evilgnp.png"
+    assert attachment.file.name.startswith("attachments/") and "evil" not in attachment.file.name
