@@ -66,15 +66,8 @@ class NoticeAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """The audit history is read-only here: nobody edits or deletes it through the admin."""
-
-    list_display = ("at", "event_type", "actor", "actor_role", "target_type", "target_id", "from_state", "to_state")
-    list_filter = ("event_type", "actor_role")
-    search_fields = ("target_id", "actor__username")
-    date_hierarchy = "at"
-    list_select_related = ("actor", "target_type")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """What changes only through its service (audit, archives, applications) is read-only here."""
 
     def has_add_permission(self, request):
         return False
@@ -84,6 +77,17 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit history is read-only here: nobody edits or deletes it through the admin."""
+
+    list_display = ("at", "event_type", "actor", "actor_role", "target_type", "target_id", "from_state", "to_state")
+    list_filter = ("event_type", "actor_role")
+    search_fields = ("target_id", "actor__username")
+    date_hierarchy = "at"
+    list_select_related = ("actor", "target_type")
 
 
 @admin.register(StepDeadline)

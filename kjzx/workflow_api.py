@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import REVIEWER_ROLES, Role
-from accounts.permissions import HasRole
+from accounts.permissions import HasRole, IsAccountant
 from kjzx.api import DomainError
 from kjzx.workflow import WorkflowModel, history_rows, workflow_transition
 
@@ -190,6 +190,11 @@ class WorkflowListView(ListAPIView):
     list_selector: Callable  # (model, user) → queryset scoped to the caller
     permission_classes = [IsAuthenticated, CanReadApplications]
     filterset_fields = ["status"]
+
+    def get_permissions(self):
+        if self.request.method == "POST":  # a person opens their own application; nobody else does
+            return [IsAuthenticated(), IsAccountant()]
+        return super().get_permissions()
 
     def get_queryset(self):
         qs = self.list_selector(self.model, self.request.user)

@@ -3,18 +3,8 @@ workflows (pages, API), so that every change is checked, scoped and audited."""
 
 from django.contrib import admin
 
+from kjzx.admin import ReadOnlyAdmin
 from records.models import Archive, Attachment, ChangeRequest, CollectionApplication
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Archive)

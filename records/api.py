@@ -335,11 +335,6 @@ class CollectionListView(WorkflowListView):
     serializer_class = WorkflowSummarySerializer
     parser_classes = [JSONParser]
 
-    def get_permissions(self):
-        if self.request.method == "POST":
-            return [IsAuthenticated(), IsAccountant()]
-        return super().get_permissions()
-
     @extend_schema(summary="开始信息采集", request=None,
                    description="从本人档案创建信息采集申请（草稿），201；已有未办结的申请时返回该申请，200。",
                    responses={201: CollectionSerializer, 200: CollectionSerializer, **errors(401, 403, 409)})
@@ -415,11 +410,6 @@ class ChangeListView(WorkflowListView):
     list_selector = staticmethod(selectors.application_list)
     serializer_class = ChangeSummarySerializer
     parser_classes = [JSONParser]
-
-    def get_permissions(self):
-        if self.request.method == "POST":
-            return [IsAuthenticated(), IsAccountant()]
-        return super().get_permissions()
 
     @extend_schema(summary="申请档案变更", request=ChangeDraftSerializer,
                    description="创建变更申请（草稿）。采集未完成，或已有未办结的变更、调转时 409。",
