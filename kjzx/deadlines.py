@@ -118,7 +118,7 @@ def _claim(model: type[WorkflowModel], stamp: str, due: Q) -> list[WorkflowModel
     """Lock a batch of items due for ``stamp`` that nobody handled yet; rows another worker holds are skipped."""
     not_yet = Q(**{f"{stamp}__isnull": True}) | ~Q(**{stamp: F("due_date")})
     qs = (model.objects.select_for_update(skip_locked=True, of=("self",))
-          .filter(due, not_yet, status__in=model.REVIEW_STATES, due_date__isnull=False, jurisdiction__isnull=False)
+          .filter(due, not_yet, model.review_q(), due_date__isnull=False, jurisdiction__isnull=False)
           .select_related("jurisdiction__parent", "applicant")
           .order_by("due_date", "pk"))
     return list(qs[:BATCH_SIZE])

@@ -31,6 +31,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, TransitionNotAllowed
@@ -92,8 +93,14 @@ class WorkflowModel(ConcurrentTransitionMixin, models.Model):
     def status_display(self) -> str:
         return str(self.get_status_display())
 
+    @classmethod
+    def review_q(cls) -> Q:
+        """Rows waiting for a bureau (the queue, the sweeps); a kind may narrow it (a transfer's type)."""
+        return Q(status__in=cls.REVIEW_STATES)
+
     @property
     def in_review(self) -> bool:
+        """Waiting for a bureau now; the instance side of :meth:`review_q`."""
         return self.status in self.REVIEW_STATES
 
     @property
@@ -225,16 +232,17 @@ def _transition_locked(obj, name, *, by, reason, data, notify):
 
 
 def _available(obj, name, by):
-    info = obj.transition_info(name)
-    if info is None:
-        raise TransitionNotAllowed(f"unknown transition {name}")
-    if by is None:  # the system (a sweep, the exchange) may take any transition valid in this state
-        allowed = [TransitionInfo.of(t).name for t in obj.get_available_status_transitions()]
+    """The transition called ``name`` that ``by`` may take now (two methods may share a public name
+    from different states, e.g. a transfer's ``approve``); the system (None) is bound by state only."""
+    if by is None:
+        found = obj.get_available_status_transitions()
     else:
-        allowed = obj.transition_names_for(by)
-    if name not in allowed:
-        raise TransitionNotAllowed(f"{name} not available in {obj.status}")
-    return info
+        found = obj.get_available_user_status_transitions(by)
+    for transition in found:
+        info = TransitionInfo.of(transition)
+        if info.name == name:
+            return info
+    raise TransitionNotAllowed(f"{name} not available in {obj.status}")
 
 
 def _apply_deadline(obj, info: TransitionInfo) -> None:

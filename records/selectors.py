@@ -29,6 +29,10 @@ from records.models import Archive, Attachment, ChangeRequest, CollectionApplica
 # register theirs in their AppConfig.ready().
 QUEUE_MODELS: dict[str, type[WorkflowModel]] = {"collection": CollectionApplication, "change": ChangeRequest}
 
+# Functions user → a queryset of objects (with an ``attachments`` M2M) that reviewer may see; an
+# attachment on any of them may be opened. Transfers and claims register theirs.
+ATTACHMENT_HOLDERS: list[Callable[[object], QuerySet]] = []
+
 # Functions archive → the open application that blocks a new change or transfer (R-CHG-4).
 OPEN_APPLICATION_CHECKS: list[Callable[[Archive], WorkflowModel | None]] = []
 
@@ -107,9 +111,12 @@ def attachment_get(user, pk) -> Attachment:
                                           ).filter(condition)
         collections = CollectionApplication.objects.filter(submitted_at__isnull=False).filter(condition)
         changes = ChangeRequest.objects.filter(submitted_at__isnull=False).filter(condition)
-        found = qs.filter(Exists(archives.filter(attachments=OuterRef("pk")))
-                          | Exists(collections.filter(archive__attachments=OuterRef("pk")))
-                          | Exists(changes.filter(attachments=OuterRef("pk")))).first()
+        visible = (Exists(archives.filter(attachments=OuterRef("pk")))
+                   | Exists(collections.filter(archive__attachments=OuterRef("pk")))
+                   | Exists(changes.filter(attachments=OuterRef("pk"))))
+        for holders in ATTACHMENT_HOLDERS:
+            visible |= Exists(holders(user).filter(attachments=OuterRef("pk")))
+        found = qs.filter(visible).first()
     if found is None:
         raise_404()
     return found
@@ -127,7 +134,7 @@ class QueueFilters:
 
 
 def _queue_queryset(kind: str, model, user, filters: QueueFilters, today: dt.date) -> QuerySet:
-    qs = scope_queryset(model.objects.filter(status__in=model.REVIEW_STATES), user)
+    qs = scope_queryset(model.objects.filter(model.review_q()), user)
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.region:

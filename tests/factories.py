@@ -148,3 +148,63 @@ def make_change(person, state="submitted", *, reviewer=None, jurisdiction="14050
     if state == "withdrawn":
         return workflow_transition(change, "withdraw", by=person)
     return change
+
+
+# --- transfers ----------------------------------------------------------------------------------
+
+def make_transfer(person, state="submitted", *, type="intra", to_region="140521", to_province="11",
+                  to_unit="沁水县某会计师事务所", origin=None, destination=None, jurisdiction="140502"):
+    """A transfer walked through the real services into ``state`` (intra or outbound)."""
+    from kjzx.workflow import workflow_transition
+    from records.models import Archive
+    from transfers.services import outbound_ack, outbound_result, transfer_open
+
+    if not Archive.objects.filter(person=person, status="active").exists():
+        make_active_archive(person, jurisdiction)
+    proof = make_attachment(person, "student_proof" if to_unit == "无" else "employment_proof")
+    transfer = transfer_open(person=person, type=type, to_region=to_region if type == "intra" else None,
+                             to_province=to_province if type == "outbound" else None, to_unit=to_unit,
+                             attachments=[proof.pk])
+    if state == "draft":
+        return transfer
+    transfer = workflow_transition(transfer, "submit", by=person)
+    if state == "submitted":
+        return transfer
+    if state == "withdrawn":
+        return workflow_transition(transfer, "withdraw", by=person)
+    origin = origin or _reviewer_for(jurisdiction, "a")
+    if state == "returned":
+        return workflow_transition(transfer, "return", by=origin, reason="工作证明未加盖公章")
+    transfer = workflow_transition(transfer, "accept", by=origin)
+    if state == "accepted":
+        return transfer
+    if type == "intra":
+        destination = destination or _reviewer_for(to_region, "a")
+        if state == "rejected":
+            return workflow_transition(transfer, "reject", by=destination, reason="调入单位信息不符")
+        return workflow_transition(transfer, "approve", by=destination)  # completed
+    transfer = outbound_ack(transfer_no=transfer.transfer_no)
+    if state == "uploaded":
+        return transfer
+    if state == "exchange_returned":
+        return outbound_result(transfer_no=transfer.transfer_no, result="rejected", reason="调入地不予接收")
+    return outbound_result(transfer_no=transfer.transfer_no, result="received")  # completed
+
+
+def inbound_body(transfer_no="11202600001", *, id_number=None, to_region="140502", name="赵六"):
+    """An inbound record as the national platform sends it (API.md §2)."""
+    number = id_number or make_id_number("110101", date(1988, 5, 6), 215)
+    return {
+        "transfer_no": transfer_no, "from_province": "11", "to_region": to_region, "to_unit": "晋城市某公司",
+        "person": {
+            "id_type": "resident_id", "id_number": number, "name": name, "sex": "M" if int(number[16]) % 2 else "F",
+            "birth_date": f"{number[6:10]}-{number[10:12]}-{number[12:14]}", "mobile": "13700000000",
+            "education": [{"level": "bachelor", "degree": "bachelor", "major": "会计学", "school": "中央财经大学",
+                           "mode": "full_time", "graduated_on": "2010-07-01"}],
+            "qualifications": [{"level": "junior", "certificate_no": "C2012110100456", "obtained_on": "2012-09-01"}],
+            "employer": {"name": "北京某公司", "credit_code": valid_credit_code("91110105MA01ABCD1"),
+                         "unit_type": "enterprise"},
+            "began_accounting_on": "2010-07-01",
+            "cpe": [{"year": 2025, "total": "96.0", "professional": "64.0", "completed": True}],
+        },
+    }

@@ -1,0 +1,80 @@
+"""Transfer reads, scoped to the caller (R-ACL-1, R-ACL-2).
+
+- A person sees the transfers they applied for, and an inbound record bearing their ID number once
+  the destination bureau approved it (to claim it, R-TRF-4).
+- A reviewer sees a submitted transfer that leaves from, goes to, or waits in their region: the
+  origin follows it after acceptance and the destination sees what is coming (R-TRF-1).
+- Provincial staff see the whole province, which is also the exchange's view.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Role
+from accounts.scoping import region_scope
+from transfers.models import TRANSFER_OPEN, Transfer
+
+
+def _reviewer_q(user) -> Q | None:
+    region = region_scope(user)
+    if region is None:
+        return None
+    if region.level == region.Level.PROVINCE:
+        return Q()
+    return (Q(jurisdiction__path__startswith=region.path) | Q(from_region__path__startswith=region.path)
+            | Q(to_region__path__startswith=region.path))
+
+
+def transfer_list(model=Transfer, user=None) -> QuerySet[Transfer]:
+    qs = Transfer.objects.select_related("applicant", "archive", "jurisdiction__parent", "from_region__parent",
+                                         "to_region__parent")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    if user.role == Role.ACCOUNTANT:
+        claimable = Q(type="inbound", status__in=["approved", "claimed"], person_id_type=user.id_type,
+                      person_id_number=user.id_number) if user.id_number else Q(pk__in=[])
+        return qs.filter(Q(applicant=user) | claimable)
+    condition = _reviewer_q(user)
+    if condition is None:
+        return qs.none()
+    return qs.filter(condition, submitted_at__isnull=False)
+
+
+def transfer_get(model=Transfer, user=None, pk=None) -> Transfer:
+    """One transfer inside the caller's scope; anything else is a 404."""
+    found = transfer_list(model, user).filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def transfers_visible_to_reviewer(user) -> QuerySet[Transfer]:
+    """For records.selectors.attachment_get: the transfers whose evidence a reviewer may open."""
+    condition = _reviewer_q(user)
+    if condition is None:
+        return Transfer.objects.none()
+    return Transfer.objects.filter(condition, submitted_at__isnull=False)
+
+
+def archive_open_transfer(archive) -> Transfer | None:
+    """The open transfer of an archive, which blocks a change or another transfer (R-CHG-4)."""
+    return archive.transfers.filter(status__in=TRANSFER_OPEN).first()
+
+
+def claimable_inbound(user) -> QuerySet[Transfer]:
+    """Inbound records approved for this person and not claimed yet (R-TRF-4)."""
+    if not user.id_number:
+        return Transfer.objects.none()
+    return Transfer.objects.filter(type="inbound", status="approved", person_id_type=user.id_type,
+                                   person_id_number=user.id_number)
+
+
+def outbox(limit: int, after: tuple | None = None) -> list[Transfer]:
+    """Outbound transfers accepted and not yet acknowledged by the platform, oldest first (API.md §2)."""
+    qs = Transfer.objects.filter(type="outbound", status="accepted").select_related("from_region", "archive")
+    if after is not None:
+        accepted_at, pk = after
+        qs = qs.filter(Q(accepted_at__gt=accepted_at) | Q(accepted_at=accepted_at, pk__gt=pk))
+    return list(qs.order_by("accepted_at", "pk")[:limit])
