@@ -7,6 +7,7 @@ from kjzx import api_notifications
 urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("records.api_urls")),
+    path("", include("transfers.api_urls")),
     path("me/notifications/", api_notifications.NotificationListView.as_view(), name="api-notifications"),
     path("me/notifications/<int:pk>/read/", api_notifications.NotificationReadView.as_view(),
          name="api-notification-read"),

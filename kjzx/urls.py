@@ -13,8 +13,10 @@ urlpatterns = [
     path("me/notifications/read-all/", views.notification_read_all, name="notification_read_all"),
     path("", include("accounts.urls")),
     path("", include("records.urls")),
+    path("", include("transfers.urls")),
     path("manage/", admin.site.urls),
     path("api/v1/", include("kjzx.api_urls")),
+    path("api/exchange/v1/", include("transfers.exchange_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,0 +1,3 @@
+"""/api/v1/transfers/ (API.md §1)."""
+
+urlpatterns = []

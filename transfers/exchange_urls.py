@@ -1,0 +1,3 @@
+"""/api/exchange/v1/: the national-platform exchange (API.md §2)."""
+
+urlpatterns = []
