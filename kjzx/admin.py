@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from kjzx.models import AuditEvent, CalendarDay, CalendarYear, Notice, StepDeadline
+from kjzx.models import AuditEvent, CalendarDay, CalendarYear, ExamRegistrationPeriod, Notice, StepDeadline
 from kjzx.workdays import calendar_year_save, library_knows
 
 # --- Working-day calendar (工作日历), R-DL-1 ---------------------------------------------------
@@ -102,3 +102,11 @@ class StepDeadlineAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ExamRegistrationPeriod)
+class ExamRegistrationPeriodAdmin(admin.ModelAdmin):
+    """Each year's exam registration dates (R-TRF-5): reminders start earlier and escalation comes sooner."""
+
+    list_display = ["name", "starts_on", "ends_on", "remind_days_before", "escalate_days_before"]
+    date_hierarchy = "starts_on"

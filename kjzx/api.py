@@ -55,3 +55,4 @@ def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("未找到。")
     return drf_exception_handler(exc, context)
+

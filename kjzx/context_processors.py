@@ -17,6 +17,7 @@ def portal(request):
         "PORTAL_NAME": settings.PORTAL_NAME,
         "PORTAL_SYSTEM_NAME": settings.PORTAL_SYSTEM_NAME,
         "calendar_gaps": _calendar_gaps_for(request),
+        "exam_period": lambda: _exam_period_for(request),  # called only where the banner is drawn
         # A callable: the template calls it only where the count is shown (one indexed COUNT).
         "unread_notifications": lambda: _unread(request),
     }
@@ -32,3 +33,16 @@ def _calendar_gaps_for(request) -> list[int]:
     if user is None or not user.is_authenticated or getattr(user, "role", "") != "province_staff":
         return []
     return calendar_gaps()
+
+
+def _exam_period_for(request):
+    """The exam registration period under way, for reviewers only (R-TRF-5); one small query for them."""
+    from accounts.models import REVIEWER_ROLES
+    from kjzx.models import ExamRegistrationPeriod
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or getattr(user, "role", "") not in REVIEWER_ROLES:
+        return None
+    from django.utils import timezone
+
+    return ExamRegistrationPeriod.active_on(timezone.localdate())

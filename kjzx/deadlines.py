@@ -10,6 +10,11 @@ Two daily beat tasks (``kjzx.tasks``) sweep every kind of :class:`~kjzx.workflow
   the jurisdiction's reviewers *and* the level above (county → its city; 市直 → the province;
   省直 → the province only), one audit event ``<kind>.overdue``. Stamped ``escalated_for = due_date``.
 
+During the qualification-exam registration period (:class:`kjzx.models.ExamRegistrationPeriod`,
+entered by provincial staff), R-TRF-5 tightens both: reminders start ``remind_days_before`` working
+days ahead (default 3) and the level above is told ``escalate_days_before`` working days before the
+due date (default 1: on the due date itself) — event ``<kind>.escalated`` — not only once it lapsed.
+
 Who "the jurisdiction's reviewers" are: active county/city/provincial reviewers whose region is
 exactly the item's jurisdiction. A bureau with no reviewer account yet (a county not on the
 portal) is covered by the nearest bureau above it that has one — it may act there (R-ACL-1) —
@@ -36,13 +41,15 @@ from django.utils import timezone
 
 from accounts.models import REVIEWER_ROLES, User
 from kjzx.audit import record_event, register_event_labels
-from kjzx.models import Notification, StepDeadline
+from kjzx.models import ExamRegistrationPeriod, Notification, StepDeadline
 from kjzx.workdays import working_days_after, working_days_left
 from kjzx.workflow import WorkflowModel
 
 OVERDUE_LABEL = "逾期未办理"
+EARLY_LABEL = "考试报名期间提前报上级"
 # The kinds known today; a kind added later registers its own label when a sweep first meets it.
 register_event_labels({f"{kind}.overdue": OVERDUE_LABEL for kind in ("collection", "change", "transfer", "claim")})
+register_event_labels({f"{kind}.escalated": EARLY_LABEL for kind in ("collection", "change", "transfer", "claim")})
 
 DEFAULT_REMIND_DAYS = 1
 BATCH_SIZE = 500  # rows claimed per transaction: short locks, bounded memory
@@ -180,12 +187,20 @@ def _escalations(batch: list[WorkflowModel], reviewers: dict[str, list[User]], t
     late = working_days_left(today, [obj.due_date for obj in batch])
     notes = []
     for obj in batch:
-        register_event_labels({f"{obj.KIND}.overdue": OVERDUE_LABEL})
-        record_event(obj, f"{obj.KIND}.overdue", by=None, extra={
-            "due_date": obj.due_date.isoformat(), "number": obj.number, "transition": "overdue"})
-        title = f"逾期提醒：{obj.KIND_LABEL} {obj.number} 已超过办理时限（{obj.due_date:%Y-%m-%d}）"
+        if obj.due_date < today:
+            register_event_labels({f"{obj.KIND}.overdue": OVERDUE_LABEL})
+            record_event(obj, f"{obj.KIND}.overdue", by=None, extra={
+                "due_date": obj.due_date.isoformat(), "number": obj.number, "transition": "overdue"})
+            title = f"逾期提醒：{obj.KIND_LABEL} {obj.number} 已超过办理时限（{obj.due_date:%Y-%m-%d}）"
+            state = f"已逾期 {max(-late[obj.due_date], 1)} 个工作日"
+        else:  # an exam-registration-period escalation before the due date (R-TRF-5)
+            register_event_labels({f"{obj.KIND}.escalated": EARLY_LABEL})
+            record_event(obj, f"{obj.KIND}.escalated", by=None, extra={
+                "due_date": obj.due_date.isoformat(), "number": obj.number, "transition": "escalated"})
+            title = f"考试报名期间督办：{obj.KIND_LABEL} {obj.number} 将于 {obj.due_date:%Y-%m-%d} 到期"
+            state = "会计资格考试报名期间，请务必在办理时限内办结"
         body = (f"{_applicant_line(obj)}属地：{obj.jurisdiction.jurisdiction_label}；当前状态：{obj.status_display}；"
-                f"已逾期 {max(-late[obj.due_date], 1)} 个工作日。本提醒同时抄送上级财政部门，请尽快办理。")
+                f"{state}。本提醒同时抄送上级财政部门，请尽快办理。")
         notes += [Notification(user=user, title=title, body=body, link=_link(obj))
                   for user in escalation_recipients(obj, reviewers)]
     return notes
@@ -198,9 +213,12 @@ def due_steps_remind(today: dt.date | None = None) -> int:
     i.e. ``today <= due < the (n+1)-th working day after today``.
     """
     today = today or timezone.localdate()
+    period = ExamRegistrationPeriod.active_on(today)
+    extra = period.remind_days_before if period else 0  # R-TRF-5: earlier reminders while registration runs
 
     def due_for(model):
-        return Q(due_date__gte=today, due_date__lt=working_days_after(today, remind_days_before(model) + 1))
+        lead = max(remind_days_before(model), extra)
+        return Q(due_date__gte=today, due_date__lt=working_days_after(today, lead + 1))
 
     return _sweep("reminded_for", today, due_for, _reminders)
 
@@ -208,4 +226,9 @@ def due_steps_remind(today: dt.date | None = None) -> int:
 def overdue_steps_escalate(today: dt.date | None = None) -> int:
     """Tell the bureau and the level above of overdue steps (逾期报上级), R-DL-2, R-DL-3. Returns the count."""
     today = today or timezone.localdate()
+    period = ExamRegistrationPeriod.active_on(today)
+    if period and period.escalate_days_before:
+        # R-TRF-5: during exam registration the level above hears of work *before* it lapses.
+        horizon = working_days_after(today, period.escalate_days_before)
+        return _sweep("escalated_for", today, lambda model: Q(due_date__lt=horizon), _escalations)
     return _sweep("escalated_for", today, lambda model: Q(due_date__lt=today), _escalations)

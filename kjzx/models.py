@@ -176,3 +176,36 @@ class StepDeadline(models.Model):
 
     def __str__(self):
         return f"{self.label}：{self.working_days}个工作日"
+
+
+class ExamRegistrationPeriod(models.Model):
+    """The qualification-exam registration period (会计专业技术资格考试报名期间), R-TRF-5.
+
+    While one is on, bureaus must clear collections, changes and transfers promptly, leaving nothing
+    over: reminders start earlier and work is reported to the level above before it lapses, not
+    after (``kjzx.deadlines``), and every reviewer's page carries a banner. Provincial staff enter
+    each year's dates in the admin.
+    """
+
+    name = models.CharField(_("名称"), max_length=100, help_text=_("例如：2027年度全国会计专业技术资格考试报名"))
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
+    remind_days_before = models.PositiveSmallIntegerField(
+        _("提前提醒（工作日）"), default=3, help_text=_("报名期间，到期前几个工作日起提醒审核人员。"))
+    escalate_days_before = models.PositiveSmallIntegerField(
+        _("提前报上级（工作日）"), default=1,
+        help_text=_("报名期间，到期前几个工作日即抄送上级财政部门；0 表示逾期后再报。"))
+
+    class Meta:
+        verbose_name = _("考试报名期间")
+        verbose_name_plural = _("考试报名期间")
+        ordering = ["-starts_on"]
+        constraints = [models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")),
+                                              name="exam_period_dates_ordered")]
+
+    def __str__(self):
+        return f"{self.name}（{self.starts_on:%Y-%m-%d}至{self.ends_on:%Y-%m-%d}）"
+
+    @classmethod
+    def active_on(cls, day) -> "ExamRegistrationPeriod | None":
+        return cls.objects.filter(starts_on__lte=day, ends_on__gte=day).order_by("-starts_on").first()

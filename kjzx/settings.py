@@ -230,7 +230,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "kjzx.parsers.JSONParser",  # DRF's, refusing absurdly nested JSON with a 400
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -287,6 +287,12 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-steps": {
         "task": "kjzx.tasks.escalate_overdue_steps",
         "schedule": crontab(hour=8, minute=5),
+    },
+    # An uploaded outbound transfer the destination province did not answer in time returns to the
+    # origin by itself (R-TRF-3); hourly, from the stored upload times, so a missed run is caught up (R-DL-3).
+    "return-unanswered-outbound": {
+        "task": "transfers.tasks.return_unanswered_outbound",
+        "schedule": crontab(minute=20),
     },
 }
 

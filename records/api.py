@@ -22,7 +22,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +31,7 @@ from accounts.models import IdType, Role, Sex
 from accounts.permissions import IsAccountant
 from kjzx.api import DomainError
 from kjzx.http import client_ip
+from kjzx.parsers import JSONParser
 from kjzx.workflow_api import (
     AttachmentIdsField,
     IgnoreClientContentNegotiation,

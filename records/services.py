@@ -162,11 +162,24 @@ def _region(code) -> Region | None:
 
 # --- the archive ------------------------------------------------------------------------------
 
+class ArchiveAwaitingClaim(Conflict):
+    """An archive with this person's ID came in from another province and waits for them to claim it."""
+
+    def __init__(self):
+        super().__init__("您有从外省调入、已审核通过的档案，请先在“我的档案—档案调出申请”中认领。")
+
+
 def archive_for_person(person: User) -> Archive:
-    """The person's archive, opened from their registration on first use (R-COL-2)."""
+    """The person's archive, opened from their registration on first use (R-COL-2).
+
+    An archive with the same ID and nobody's name on it came in from another province (R-TRF-4): it
+    is the person's to claim, never to shadow with a second one (:class:`ArchiveAwaitingClaim`).
+    """
     archive = Archive.objects.filter(person=person).first()
     if archive is not None:
         return archive
+    if Archive.objects.filter(person__isnull=True, id_type=person.id_type, id_number=person.id_number).exists():
+        raise ArchiveAwaitingClaim
     try:
         with transaction.atomic():
             archive = Archive.objects.create(

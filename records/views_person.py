@@ -9,6 +9,8 @@ redirect.
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -83,10 +85,24 @@ def _place_rest(form, rest: dict, fields: dict) -> None:
 UNSAVED = gettext_lazy("本次填写的内容尚未保存，请按提示修改后重新提交。")
 
 
+def _own_archive_first(view):
+    """An archive that came in from another province is claimed before anything else (R-TRF-4)."""
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except services.ArchiveAwaitingClaim as exc:
+            messages.info(request, exc.message)
+            return redirect("person_transfer_list")
+
+    return wrapped
+
+
 # --- 我的信息—信息采集 ------------------------------------------------------------------------
 
 @accountant_required
 @require_http_methods(["GET", "POST"])
+@_own_archive_first
 def collection(request):
     """The collection form, its status and history (R-COL-2, R-COL-4a, R-COL-4, R-DL-2)."""
     user = request.user
@@ -181,6 +197,7 @@ def _day(day) -> str:
 
 @accountant_required
 @require_GET
+@_own_archive_first
 def archive_detail(request):
     """The archive and its approved changes, old → new (R-COL-2, R-CHG-2)."""
     user = request.user
@@ -218,6 +235,7 @@ def _change_blocked(archive: Archive) -> str:
 
 @accountant_required
 @require_GET
+@_own_archive_first
 def change_list(request):
     """The person's changes with their status, and the way to start one (R-CHG-1, R-CHG-4)."""
     changes = selectors.change_list(request.user).order_by("-created_at", "-id")
@@ -232,6 +250,7 @@ def _picked_items(values) -> list[str]:
 
 @accountant_required
 @require_http_methods(["GET", "POST"])
+@_own_archive_first
 def change_new(request):
     """Start a change: pick the items, enter the new values, upload evidence (R-CHG-1, R-CHG-4)."""
     archive = services.archive_for_person(request.user)

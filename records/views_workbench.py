@@ -34,7 +34,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_fsm import TransitionNotAllowed
 
-from accounts.models import Region
+from accounts.models import Region, mask_id_number
 from accounts.permissions import reviewer_required
 from kjzx.api import Conflict, DomainError
 from kjzx.http import client_ip
@@ -120,8 +120,17 @@ class QueueFilterForm(forms.Form):
                             q=(data.get("q") or "").strip())
 
 
+def _with_people(rows: list) -> list:
+    """Rows of an application without an archive yet (an inbound transfer, R-TRF-4) name the person it carries."""
+    for row in rows:
+        if not row.name and getattr(row.obj, "person_name", ""):
+            row.name = row.obj.person_name
+            row.masked_id_number = mask_id_number(getattr(row.obj, "person_id_number", "") or "")
+    return rows
+
+
 def _queue_page_rows(rows) -> list:
-    found = queue_rows(queue_page_objects(rows))
+    found = _with_people(queue_rows(queue_page_objects(rows)))
     for row in found:
         row.url = application_url(row.obj)
     return found
@@ -146,7 +155,7 @@ def queue_export(request):
     queued = review_queue(request.user, form.queue_filters())
     rows = []
     for start in range(0, queued.count(), EXPORT_BATCH):
-        rows.extend(queue_rows(queue_page_objects(list(queued[start:start + EXPORT_BATCH]))))
+        rows.extend(_with_people(queue_rows(queue_page_objects(list(queued[start:start + EXPORT_BATCH])))))
     response = HttpResponse(queue_xlsx(rows),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     name = _("审核工作台-%(day)s.xlsx") % {"day": f"{timezone.localdate():%Y%m%d}"}

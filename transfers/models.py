@@ -17,6 +17,8 @@ The services are in ``transfers/services.py``.
 
 from __future__ import annotations
 
+import re
+
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -81,6 +83,9 @@ class TransferType(models.TextChoices):
 TRANSFER_OPEN = ("draft", "submitted", "accepted", "uploaded", "received")
 TRANSFER_REVIEW = ("submitted", "accepted", "received")
 TIMEOUT_REASON = "调入地未在规定期限内接收"
+# A national-platform transfer number: it comes back in URLs (GET inbound/{transfer_no}/), so letters,
+# digits, "-" and "_" only; anything else names no transfer.
+TRANSFER_NO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 
 def nobody(obj, user) -> bool:
@@ -244,7 +249,8 @@ class Transfer(WorkflowModel):
                 conditions=[lambda t: t.type != TransferType.OUTBOUND],
                 custom={"label": _("不予通过"), "reason_required": True, "order": 9, "style": "secondary"})
     def reject(self, *, by, reason=""):
-        pass
+        if self.type == TransferType.INTRA:
+            self.jurisdiction = self.from_region  # "goes back to the origin bureau" (R-TRF-1)
 
     @transition(field="status", source="approved", target="claimed", permission=is_the_person,
                 custom={"label": _("认领档案"), "order": 1})

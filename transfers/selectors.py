@@ -1,7 +1,8 @@
 """Transfer reads, scoped to the caller (R-ACL-1, R-ACL-2).
 
 - A person sees the transfers they applied for, and an inbound record bearing their ID number once
-  the destination bureau approved it (to claim it, R-TRF-4).
+  the destination bureau approved it (to claim it, R-TRF-4); one who already had an account when the
+  record arrived is its applicant from the start and follows it from ``received`` on.
 - A reviewer sees a submitted transfer that leaves from, goes to, or waits in their region: the
   origin follows it after acceptance and the destination sees what is coming (R-TRF-1).
 - Provincial staff see the whole province, which is also the exchange's view.
@@ -14,7 +15,7 @@ from django.http import Http404
 
 from accounts.models import Role
 from accounts.scoping import region_scope
-from transfers.models import TRANSFER_OPEN, Transfer
+from transfers.models import TRANSFER_NO_RE, TRANSFER_OPEN, Transfer
 
 
 def _reviewer_q(user) -> Q | None:
@@ -78,3 +79,13 @@ def outbox(limit: int, after: tuple | None = None) -> list[Transfer]:
         accepted_at, pk = after
         qs = qs.filter(Q(accepted_at__gt=accepted_at) | Q(accepted_at=accepted_at, pk__gt=pk))
     return list(qs.order_by("accepted_at", "pk")[:limit])
+
+
+def inbound_get(transfer_no: str) -> Transfer:
+    """The inbound record the platform sent under this number (API.md §2); anything else is a 404."""
+    found = None
+    if TRANSFER_NO_RE.match(transfer_no):
+        found = Transfer.objects.filter(type="inbound", transfer_no=transfer_no).first()
+    if found is None:
+        raise Http404
+    return found

@@ -44,7 +44,15 @@ from records import rules
 from records.models import STUDENT_EMPLOYER, Archive, AttachmentKind, Education, Qualification
 from records.selectors import archive_open_application
 from records.services import _own_attachments, archive_data, archive_for_person
-from transfers.models import SHANXI, TIMEOUT_REASON, ExchangePolicy, Province, Transfer, TransferType
+from transfers.models import (
+    SHANXI,
+    TIMEOUT_REASON,
+    TRANSFER_NO_RE,
+    ExchangePolicy,
+    Province,
+    Transfer,
+    TransferType,
+)
 
 register_event_labels({
     "transfer.created": "创建调转申请",
@@ -113,10 +121,16 @@ def transfer_open(*, person: User, type: str, to_unit: str, to_region=None, to_p
     busy = archive_open_application(archive)
     if busy is not None:
         raise Conflict(f"您有尚未办结的{busy.KIND_LABEL}申请（{busy.number}），办结或撤回后才能再次申请。")
-    region, province = _destination(type, archive, to_region, to_province)
+    errors: dict[str, list[str]] = {}
+    try:
+        region, province = _destination(type, archive, to_region, to_province)
+    except DomainError as exc:
+        errors.update(exc.errors)
     unit = (to_unit or "").strip()
     if not unit or len(unit) > 200:
-        raise DomainError({"to_unit": ["请填写调入单位（不超过200字；在校学生填写“无”）。"]})
+        errors["to_unit"] = ["请填写调入单位（不超过200字；在校学生填写“无”）。"]
+    if errors:  # every problem at once
+        raise DomainError(errors)
     if type == TransferType.OUTBOUND and (refusals := _outbound_refusals(archive)):
         raise DomainError({"type": refusals})
     transfer = workflow_create(Transfer, applicant=person, archive=archive, type=type, to_region=region,
@@ -176,6 +190,20 @@ def _transfer_apply(transfer: Transfer, *, by, **_) -> None:
                      extra={"transfer": transfer.number})
     else:
         _inbound_archive(transfer, by=by)
+
+
+@workflow_effect(Transfer, "reject")
+def _transfer_rejection_back_to_origin(transfer: Transfer, *, reason, **_) -> None:
+    """An intra rejection goes back to the origin bureau (R-TRF-1): its reviewers are told, with the reason."""
+    if transfer.type != TransferType.INTRA or not transfer.from_region_id:
+        return
+    from accounts.models import REVIEWER_ROLES
+    from kjzx.notifications import notification_send
+
+    for reviewer in User.objects.filter(is_active=True, role__in=REVIEWER_ROLES, region_id=transfer.from_region_id):
+        notification_send(user=reviewer, title=f"调入地未通过：档案调转 {transfer.number}",
+                          body=f"调入地（{transfer.to_region.jurisdiction_label}）未通过原因：{reason}",
+                          link=transfer.reviewer_url())
 
 
 @workflow_effect(Transfer, "mark_received")
@@ -267,27 +295,44 @@ def _fingerprint(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def _has_nul(value) -> bool:
+    """PostgreSQL stores no NUL character, in text or in JSON: such a value is refused, not a crash."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def _clean_inbound(body) -> tuple[dict, Region | None]:
+    """Every error of an inbound body at once; a value of the wrong JSON type is an error, never a crash."""
     errors: dict[str, list[str]] = {}
     if not isinstance(body, dict):
         raise DomainError({"detail": ["请求体应为 JSON 对象。"]})
+    nul = {str(key).replace("\x00", ""): ["不能包含空字符（\\u0000）。"] for key, value in body.items()
+           if _has_nul(key) or _has_nul(value)}
+    if nul:
+        raise DomainError(nul)
     for field in ("transfer_no", "from_province", "person", "to_region", "to_unit"):
         if body.get(field) in (None, ""):
             errors[field] = ["缺少此字段。"]
-    number = str(body.get("transfer_no") or "")
-    if number and len(number) > 40:
-        errors["transfer_no"] = ["调转编号不超过40个字符。"]
-    province = str(body.get("from_province") or "")
-    if province and (province == SHANXI or not Province.objects.filter(pk=province).exists()):
+    number, province, code, unit = (body.get(f) for f in ("transfer_no", "from_province", "to_region", "to_unit"))
+    if "transfer_no" not in errors and not (isinstance(number, str) and TRANSFER_NO_RE.match(number)):
+        errors["transfer_no"] = ["调转编号应为1至40位的字母、数字、“-”或“_”。"]
+    if "from_province" not in errors and (not isinstance(province, str) or province == SHANXI
+                                          or not Province.objects.filter(pk=province).exists()):
         errors["from_province"] = ["调出省份应为山西以外的两位省级代码（GB/T 2260）。"]
-    region = Region.objects.filter(pk=str(body.get("to_region") or "")).first()
-    if body.get("to_region") and region is None:
+    region = Region.objects.filter(pk=code).first() if isinstance(code, str) else None
+    if "to_region" not in errors and region is None:
         errors["to_region"] = ["调入地应为山西省内的区划代码（如 140502）。"]
-    unit = body.get("to_unit")
-    if unit not in (None, "") and (not isinstance(unit, str) or len(unit) > 200):
-        errors["to_unit"] = ["调入单位不超过200个字。"]
-    clean, person_errors = clean_person_record(body.get("person")) if body.get("person") else ({}, {})
-    errors.update(person_errors)
+    if "to_unit" not in errors and (not isinstance(unit, str) or not unit.strip() or len(unit.strip()) > 200):
+        errors["to_unit"] = ["调入单位应为不超过200个字的文本（在校学生填写“无”）。"]
+    clean: dict = {}
+    if "person" not in errors:
+        clean, person_errors = clean_person_record(body["person"])
+        errors.update(person_errors)
     if errors:
         raise DomainError(errors)
     return clean, region
@@ -370,7 +415,10 @@ def outbound_ack(*, transfer_no: str) -> Transfer:
     """The platform has taken the record: ``uploaded``. Safe to repeat (API.md §2)."""
     transfer = _outbound(transfer_no)
     if transfer.status == "accepted":
-        return workflow_transition(transfer, "mark_uploaded", by=None)
+        try:
+            return workflow_transition(transfer, "mark_uploaded", by=None)
+        except Conflict:  # two acks (or an ack and a result) at once: judge by what is stored now
+            transfer = _outbound(transfer_no)
     if transfer.status in ("uploaded", "completed", "returned") and transfer.uploaded_at:
         return transfer  # acknowledged before: the same answer
     raise Conflict("该记录当前状态不能确认上传。")
@@ -388,11 +436,13 @@ def outbound_result(*, transfer_no: str, result: str, reason: str = "") -> Trans
     if result == "rejected" and not reason:
         raise DomainError({"reason": ["调入地退回时请提供原因。"]})
     transfer = _outbound(transfer_no)
-    if transfer.status in ("accepted", "uploaded"):
-        name = "mark_received" if result == "received" else "mark_rejected"
+    name = "mark_received" if result == "received" else "mark_rejected"
+    for _attempt in range(2):  # an ack that lands first moves accepted → uploaded: the result still applies
+        if transfer.status not in ("accepted", "uploaded"):
+            break
         try:
             return workflow_transition(transfer, name, by=None, reason=reason if result == "rejected" else "")
-        except Conflict:  # the same answer arriving twice at once: judge by what is stored now
+        except Conflict:  # another call moved it meanwhile: judge by what is stored now
             transfer = _outbound(transfer_no)
     stored = {"completed": "received", "returned": "rejected"}.get(transfer.status)
     if stored == result and _last_result_reason(transfer) == (reason if result == "rejected" else ""):
@@ -407,7 +457,9 @@ def _last_result_reason(transfer: Transfer) -> str:
 def _outbound(transfer_no: str) -> Transfer:
     from django.http import Http404
 
-    transfer = Transfer.objects.filter(transfer_no=transfer_no, type=TransferType.OUTBOUND).first()
+    transfer = None
+    if TRANSFER_NO_RE.match(transfer_no):
+        transfer = Transfer.objects.filter(transfer_no=transfer_no, type=TransferType.OUTBOUND).first()
     if transfer is None:
         raise Http404
     return transfer

@@ -159,3 +159,41 @@ def test_inbound_rejection_keeps_the_reason_for_the_platform(county_reviewer):
     transfer = workflow_transition(transfer, "reject", by=county_reviewer, reason="不属于会计人员信息采集范围")
     assert transfer.status == "rejected" and transfer.reason == "不属于会计人员信息采集范围"
     assert not Archive.objects.exists()
+
+
+def test_a_rejected_intra_transfer_goes_back_to_the_origin(accountant):
+    """R-TRF-1: rejected by the destination, the transfer is the origin bureau's again."""
+    transfer = make_transfer(accountant, "rejected")
+    assert transfer.jurisdiction_id == "140502"
+
+
+def test_opening_names_every_problem_at_once(accountant):
+    make_transfer(accountant, "withdrawn")
+    with pytest.raises(DomainError) as caught:
+        transfer_open(person=accountant, type="intra", to_region="999999", to_unit="")
+    assert {"to_region", "to_unit"} <= set(caught.value.errors)
+
+
+def test_an_unclaimed_inbound_archive_is_claimed_not_shadowed(client, county_reviewer, accountant):
+    """R-TRF-4: a person whose inbound archive waits for them is sent to claim it, never given a second one."""
+    from records.services import ArchiveAwaitingClaim, archive_for_person
+
+    body = inbound_body(id_number=accountant.id_number, name=accountant.name)
+    body["person"]["sex"], body["person"]["birth_date"] = accountant.sex, accountant.birth_date.isoformat()
+    transfer, _ = inbound_receive(body=body)
+    workflow_transition(transfer, "approve", by=county_reviewer)
+    with pytest.raises(ArchiveAwaitingClaim):
+        archive_for_person(accountant)
+    client.force_login(accountant)
+    response = client.get("/me/collection/")
+    assert response.status_code == 302 and response["Location"] == "/me/transfers/"
+    assert Archive.objects.count() == 1
+
+
+def test_the_origin_bureau_is_told_of_a_rejection(accountant, county_reviewer):
+    """R-TRF-1: a destination's rejection goes back to the origin bureau, with the reason."""
+    from kjzx.models import Notification
+
+    transfer = make_transfer(accountant, "rejected", origin=county_reviewer)
+    note = Notification.objects.get(user=county_reviewer, title__startswith="调入地未通过")
+    assert transfer.number in note.title and "调入单位信息不符" in note.body
