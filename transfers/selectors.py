@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -89,3 +91,43 @@ def inbound_get(transfer_no: str) -> Transfer:
     if found is None:
         raise Http404
     return found
+
+
+# --- the exchange monitor (跨省调转交换监控), provincial staff ---------------------------------------
+
+OUTBOUND = Q(type="outbound")
+INBOUND = Q(type="inbound")
+
+
+def _groups(since: dt.datetime) -> dict[str, Q]:
+    """The monitor's groups: what waits for the platform, for the destination, and what came back."""
+    return {
+        "waiting_platform": OUTBOUND & Q(status="accepted"),
+        "waiting_destination": OUTBOUND & Q(status="uploaded"),
+        # returned after it reached the platform: by the destination province or by the period (R-TRF-3)
+        "returned": OUTBOUND & Q(status="returned", uploaded_at__isnull=False, decided_at__gte=since),
+        "inbound_received": INBOUND & Q(status="received"),
+        "inbound_approved": INBOUND & Q(status="approved"),
+        "inbound_rejected": INBOUND & Q(status="rejected", decided_at__gte=since),
+    }
+
+
+ORDER = {
+    "waiting_platform": ("accepted_at", "pk"),
+    "waiting_destination": ("uploaded_at", "pk"),
+    "returned": ("-decided_at", "-pk"),
+    "inbound_received": ("submitted_at", "pk"),
+    "inbound_approved": ("decided_at", "pk"),
+    "inbound_rejected": ("-decided_at", "-pk"),
+}
+
+
+def exchange_overview(since, *, rows: int) -> dict[str, dict]:
+    """Each monitor group's first ``rows`` transfers and its full count: one query per group plus one."""
+    from django.db.models import Count
+
+    groups = _groups(since)
+    counts = Transfer.objects.aggregate(**{key: Count("pk", filter=q) for key, q in groups.items()})
+    base = Transfer.objects.select_related("archive", "from_region__parent", "to_region__parent")
+    return {key: {"rows": list(base.filter(q).order_by(*ORDER[key])[:rows]), "count": counts[key]}
+            for key, q in groups.items()}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.db.models import Count, Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -137,31 +137,6 @@ def transfer_transition(request, pk: int, name: str):
 
 # --- the exchange monitor (API.md §2) -------------------------------------------------------------
 
-OUTBOUND = Q(type=TransferType.OUTBOUND)
-INBOUND = Q(type=TransferType.INBOUND)
-
-
-def _groups(since: dt.datetime) -> dict[str, Q]:
-    """The monitor's groups: what waits for the platform, for the destination, and what came back."""
-    return {
-        "waiting_platform": OUTBOUND & Q(status="accepted"),
-        "waiting_destination": OUTBOUND & Q(status="uploaded"),
-        # returned after it reached the platform: by the destination province or by the period (R-TRF-3)
-        "returned": OUTBOUND & Q(status="returned", uploaded_at__isnull=False, decided_at__gte=since),
-        "inbound_received": INBOUND & Q(status="received"),
-        "inbound_approved": INBOUND & Q(status="approved"),
-        "inbound_rejected": INBOUND & Q(status="rejected", decided_at__gte=since),
-    }
-
-
-ORDER = {
-    "waiting_platform": ("accepted_at", "pk"),
-    "waiting_destination": ("uploaded_at", "pk"),
-    "returned": ("-decided_at", "-pk"),
-    "inbound_received": ("submitted_at", "pk"),
-    "inbound_approved": ("decided_at", "pk"),
-    "inbound_rejected": ("-decided_at", "-pk"),
-}
 
 
 @province_staff_required
@@ -169,13 +144,9 @@ ORDER = {
 def exchange_monitor(request):
     """跨省调转交换监控: each group oldest (or newest) first with its count, in a fixed number of queries."""
     since = timezone.now() - dt.timedelta(days=RECENT_DAYS)
-    groups = _groups(since)
-    counts = Transfer.objects.aggregate(**{key: Count("pk", filter=q) for key, q in groups.items()})
+    sections = selectors.exchange_overview(since, rows=MONITOR_ROWS)
     timeout = dt.timedelta(days=ExchangePolicy.current().outbound_timeout_days)
     provinces = dict(Province.objects.values_list("code", "name"))
-    base = Transfer.objects.select_related("archive", "from_region__parent", "to_region__parent")
-    sections = {key: {"rows": list(base.filter(q).order_by(*ORDER[key])[:MONITOR_ROWS]), "count": counts[key]}
-                for key, q in groups.items()}
     shown = [t for section in sections.values() for t in section["rows"]]
     describe_places(shown, provinces)
     annotate_days_left(shown)
