@@ -8,6 +8,8 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("records.api_urls")),
     path("", include("transfers.api_urls")),
+    path("", include("cpe.api_urls")),
+    path("", include("cpe.api_urls_learning")),
     path("me/notifications/", api_notifications.NotificationListView.as_view(), name="api-notifications"),
     path("me/notifications/<int:pk>/read/", api_notifications.NotificationReadView.as_view(),
          name="api-notification-read"),

@@ -294,6 +294,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "transfers.tasks.return_unanswered_outbound",
         "schedule": crontab(minute=20),
     },
+    # Freeze each CE year the day after its registration closes, into the credit-information file
+    # (R-CE-13), and open the new year's policy on 1 January (R-CE-5). From the stored dates, so a
+    # missed run is caught up by the next (R-DL-3).
+    "close-due-cpe-years": {
+        "task": "cpe.tasks.close_due_cpe_years",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
 
 # --- E-mail (notifications; console in development) ------------------------------------------
@@ -316,4 +323,7 @@ LOGGING = {
 }
 
 PORTAL_NAME = _("会计之星")
+# The portal's public address (https://www.kjzx.cn): printed in certificates' QR codes. Empty: the
+# address the request came to.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 PORTAL_SYSTEM_NAME = _("山西省会计管理信息系统")

@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("records.urls")),
     path("", include("transfers.urls")),
+    path("", include("cpe.urls_person")),
+    path("", include("cpe.urls_learning")),
     path("manage/", admin.site.urls),
     path("api/v1/", include("kjzx.api_urls")),
     path("api/exchange/v1/", include("transfers.exchange_urls")),

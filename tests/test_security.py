@@ -12,9 +12,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 ROOT = Path(__file__).resolve().parent.parent
-# Routes anyone may open: the front door, login and registration, reset, health, the API docs.
+# Routes anyone may open: the front door, login and registration, reset, health, the API docs, and the
+# check of a credit certificate (R-CE-15).
 PUBLIC = {"home", "notice_detail", "health", "accounts:register", "accounts:login", "accounts:password_reset",
-          "accounts:password_reset_confirm", "accounts:logout", "api-register", "api-token", "api-schema", "api-docs"}
+          "accounts:password_reset_confirm", "accounts:logout", "api-register", "api-token", "api-schema", "api-docs",
+          "cpe_verify_form", "cpe_verify", "api-verify"}
 
 
 def named_routes(resolver=None, prefix=""):
