@@ -130,3 +130,13 @@ def test_the_beat_closes_every_year_past_its_date():
     closed = due_years_close(today=dt.date(2026, 11, 29))
     assert closed == list(range(2018, 2026)) and due_years_close(today=dt.date(2026, 11, 29)) == []
     assert not CEYear.objects.get(pk=2026).is_frozen
+
+
+def test_each_form_counts_toward_the_same_year(accountant):
+    """R-CE-7: online, face-to-face and other forms, as the person chooses, all count, shown by form."""
+    archive = make_active_archive(accountant)
+    register(archive, 30, source="o", form="online")
+    register(archive, 30, source="f", form="face_to_face")
+    register(archive, 30, source="x", form="exam")
+    status = year_status(archive, 2026)
+    assert status.completed and set(status.by_form) == {"online", "face_to_face", "exam"}
