@@ -17,3 +17,10 @@ class CpeConfig(AppConfig):
             ledger.BEFORE_CLOSE.append(learning.register_pending_before_close)
         if learning.outbound_refusal not in transfer_services.OUTBOUND_CHECKS:
             transfer_services.OUTBOUND_CHECKS.append(learning.outbound_refusal)
+
+        # Claims and institution filings join the bureaus' FIFO queue (records.selectors).
+        from cpe.models import CreditClaim, InstitutionFiling
+        from records import selectors as records_selectors
+
+        records_selectors.QUEUE_MODELS.setdefault("claim", CreditClaim)
+        records_selectors.QUEUE_MODELS.setdefault("filing", InstitutionFiling)

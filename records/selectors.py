@@ -145,9 +145,13 @@ def _queue_queryset(kind: str, model, user, filters: QueueFilters, today: dt.dat
     if filters.q:
         q = filters.q.strip()
         pk = model.pk_from_number(q)
-        # the person first (two small index lookups), then their applications by the archive FK index
-        people = Archive.objects.filter(Q(name=q) | Q(id_number=q.upper())).values("pk")
-        qs = qs.filter(Q(archive_id__in=people) | (Q(pk=pk) if pk else Q(pk__in=[])))
+        by_number = Q(pk=pk) if pk else Q(pk__in=[])
+        if any(field.name == "archive" for field in model._meta.fields):
+            # the person first (two small index lookups), then their applications by the archive FK index
+            people = Archive.objects.filter(Q(name=q) | Q(id_number=q.upper())).values("pk")
+            qs = qs.filter(Q(archive_id__in=people) | by_number)
+        else:  # an institution's filing: by its number only
+            qs = qs.filter(by_number)
     return qs.annotate(kind=Value(kind, output_field=CharField())).values("kind", "pk", "submitted_at")
 
 
@@ -172,7 +176,8 @@ def queue_page_objects(rows) -> list[WorkflowModel]:
     loaded = {}
     for kind, pks in by_kind.items():
         model = QUEUE_MODELS[kind]
-        for obj in model.objects.filter(pk__in=pks).select_related("archive", "jurisdiction__parent"):
+        related = getattr(model, "QUEUE_RELATED", ("archive", "jurisdiction__parent"))
+        for obj in model.objects.filter(pk__in=pks).select_related(*related):
             loaded[(kind, obj.pk)] = obj
     objects = [loaded[(row["kind"], row["pk"])] for row in rows if (row["kind"], row["pk"]) in loaded]
     return annotate_days_left(objects)

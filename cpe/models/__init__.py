@@ -1,0 +1,13 @@
+"""Continuing education (继续教育): the year's policy, the credit ledger, online learning, certificates.
+
+R-CE-1…8, R-CE-12, R-CE-13, R-CE-15. 学分 (study credits) are ``CreditEntry`` rows; the
+credit-information file (会计人员信用信息档案) is ``IntegrityRecord`` — two different words, two names.
+The rules are in ``cpe/ledger.py`` (entries, status, freeze) and ``cpe/learning.py`` (online courses).
+"""
+
+
+from cpe.models.claims import *  # noqa: F403
+from cpe.models.institutions import *  # noqa: F403
+from cpe.models.learning import *  # noqa: F403
+from cpe.models.ledger import *  # noqa: F403
+from cpe.models.sources import *  # noqa: F403
