@@ -21,6 +21,8 @@ STAFF = [
     ("xiaodian1", Role.COUNTY_REVIEWER, "140105", "太原市小店区财政局 孙审核"),
     ("xiaodian2", Role.COUNTY_REVIEWER, "140105", "太原市小店区财政局 吴复核"),
     ("taiyuan", Role.CITY_REVIEWER, "140100", "太原市财政局"),
+    ("jigou1", Role.INSTITUTION, "140502", "晋城市会计继续教育培训中心"),
+    ("jigou2", Role.INSTITUTION, "140521", "沁水县财会培训学校"),
 ]
 
 # (address code, birth date, sequence, name, mobile)

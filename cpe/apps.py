@@ -18,6 +18,8 @@ class CpeConfig(AppConfig):
         if learning.outbound_refusal not in transfer_services.OUTBOUND_CHECKS:
             transfer_services.OUTBOUND_CHECKS.append(learning.outbound_refusal)
 
+        from cpe import claims, exams, face_to_face, institutions  # noqa: F401  (effects, receivers, holders, labels)
+
         # Claims and institution filings join the bureaus' FIFO queue (records.selectors).
         from cpe.models import CreditClaim, InstitutionFiling
         from records import selectors as records_selectors

@@ -122,6 +122,9 @@ def load(out) -> None:
     _load_learning(out)
     closed = due_years_close()
     _report(out, archives, this_year, made, closed)
+    from cpe import demo_sources  # institutions, a face-to-face list, claims, an exam list (issue 6)
+
+    demo_sources.load(out)
 
 
 def _load_learning(out) -> None:

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from cpe import tasks_exams  # noqa: F401  (Celery autodiscovers ``tasks`` modules only: the exam-list tasks)
 from cpe.ledger import due_years_close
 from cpe.policy import ce_year_ensure
 from kjzx.tasks import RETRY

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("transfers.api_urls")),
     path("", include("cpe.api_urls")),
     path("", include("cpe.api_urls_learning")),
+    path("", include("cpe.api_urls_claims")),
     path("me/notifications/", api_notifications.NotificationListView.as_view(), name="api-notifications"),
     path("me/notifications/<int:pk>/read/", api_notifications.NotificationReadView.as_view(),
          name="api-notification-read"),

@@ -97,26 +97,30 @@ def raise_404():
 # --- attachments ------------------------------------------------------------------------------
 
 def attachment_get(user, pk) -> Attachment:
-    """A scan the caller may open: their own, or one attached to what a reviewer may see."""
+    """A scan the caller may open: their own, or one attached to something they may see.
+
+    Reviewers: the archives and applications of their region; anyone: what a registered holder
+    (transfers, claims, an institution's lists…) lets them see.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise_404()
     qs = Attachment.objects.filter(pk=pk)
-    if getattr(user, "role", None) == Role.ACCOUNTANT:
-        found = qs.filter(owner=user).first()
-    else:
+    visible = Q(owner=user)
+    if getattr(user, "role", None) != Role.ACCOUNTANT:
         condition = region_filter(user, "jurisdiction")
-        if condition is None:
-            raise_404()
-        # A collected archive is its bureau's; one still being collected is the bureau's its
-        # submitted collection went to (the person may pick another jurisdiction after a return).
-        archives = Archive.objects.filter(status__in=[Archive.Status.ACTIVE, Archive.Status.TRANSFERRED_OUT]
-                                          ).filter(condition)
-        collections = CollectionApplication.objects.filter(submitted_at__isnull=False).filter(condition)
-        changes = ChangeRequest.objects.filter(submitted_at__isnull=False).filter(condition)
-        visible = (Exists(archives.filter(attachments=OuterRef("pk")))
-                   | Exists(collections.filter(archive__attachments=OuterRef("pk")))
-                   | Exists(changes.filter(attachments=OuterRef("pk"))))
+        if condition is not None:
+            # A collected archive is its bureau's; one still being collected is the bureau's its
+            # submitted collection went to (the person may pick another jurisdiction after a return).
+            archives = Archive.objects.filter(status__in=[Archive.Status.ACTIVE, Archive.Status.TRANSFERRED_OUT]
+                                              ).filter(condition)
+            collections = CollectionApplication.objects.filter(submitted_at__isnull=False).filter(condition)
+            changes = ChangeRequest.objects.filter(submitted_at__isnull=False).filter(condition)
+            visible |= (Exists(archives.filter(attachments=OuterRef("pk")))
+                        | Exists(collections.filter(archive__attachments=OuterRef("pk")))
+                        | Exists(changes.filter(attachments=OuterRef("pk"))))
         for holders in ATTACHMENT_HOLDERS:
             visible |= Exists(holders(user).filter(attachments=OuterRef("pk")))
-        found = qs.filter(visible).first()
+    found = qs.filter(visible).first()
     if found is None:
         raise_404()
     return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
@@ -67,6 +68,9 @@ class CreditClaim(WorkflowModel):
 
     def applicant_url(self) -> str:
         return f"/me/cpe/claims/{self.pk}/"
+
+    def reviewer_url(self) -> str:
+        return reverse("workbench_claim", kwargs={"pk": self.pk})
 
     @transition(field="status", source=["draft", "returned"], target="submitted", permission=is_applicant,
                 custom={"label": _("提交"), "deadline": "claim.review", "order": 1})

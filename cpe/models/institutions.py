@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
@@ -59,6 +60,12 @@ class InstitutionFiling(WorkflowModel):
         indexes = [models.Index(fields=["submitted_at", "id"], condition=Q(status__in=FILING_REVIEW),
                                 name="filing_queue_idx"),
                    models.Index(fields=["due_date"], condition=Q(status__in=FILING_REVIEW), name="filing_due_idx")]
+
+    def applicant_url(self) -> str:
+        return reverse("institution_home")
+
+    def reviewer_url(self) -> str:
+        return reverse("workbench_filing", kwargs={"pk": self.pk})
 
     @transition(field="status", source=["draft", "returned"], target="submitted", permission=is_applicant,
                 custom={"label": _("提交"), "deadline": "filing.review", "order": 1})

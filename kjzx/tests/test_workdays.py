@@ -213,12 +213,19 @@ def redis_celery():
     redis_url = settings.REDIS_URL
     app.conf.update(broker_url=redis_url, result_backend=redis_url, task_default_queue=queue)
     app.__dict__.pop("amqp", None)  # rebuild queues and router around the private queue
+    _forget_backend(app)  # an earlier test in this thread may have cached the disabled backend
     yield app
     with app.connection_for_write() as conn:
         conn.default_channel.queue_delete(queue)
     app.conf.update(saved)
     app.__dict__.pop("amqp", None)
-    app._backend_cache = None  # drop the Redis result backend built for this test
+    _forget_backend(app)  # drop the Redis result backend built for this test
+
+
+def _forget_backend(app):
+    """Celery caches the result backend per thread (``app._local``) or app-wide (``_backend_cache``)."""
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,19 @@
+"""The demo holds every other CE source, ready for the bureau and the province (issue 6)."""
+
+import pytest
+from django.core.management import call_command
+
+from cpe.models import AttendanceList, CreditClaim, ExamImport, InstitutionFiling, TrainingInstitution
+
+pytestmark = pytest.mark.django_db
+
+
+def test_load_demo_holds_institutions_lists_claims_and_an_exam_list():
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    call_command("load_demo", stdout=open("/dev/null", "w"))  # twice: nothing doubles
+    assert set(InstitutionFiling.objects.values_list("status", flat=True)) == {"filed", "submitted"}
+    assert TrainingInstitution.objects.filter(owner__username="jigou1", filed=True).count() == 1
+    assert AttendanceList.objects.get().status == "checked"
+    assert sorted(CreditClaim.objects.values_list("status", flat=True)) == ["approved", "submitted"]
+    imported = ExamImport.objects.get()
+    assert imported.status == "checked" and imported.rows.filter(state="pending").count() == 1

@@ -1,0 +1,28 @@
+"""Training institutions' pages (R-CE-9, R-CE-14), included at the site root.
+
+Importing :mod:`cpe.institutions` here also registers the filing's workflow effects (准予备案 files the
+institution, 撤销备案 withdraws it). ``workbench_filing`` is the URL name for
+``InstitutionFiling.reviewer_url()``.
+"""
+
+from django.urls import path
+
+from cpe import institutions  # noqa: F401  (registers the filing's workflow effects)
+from cpe import views_institutions as views
+
+urlpatterns = [
+    path("institution/", views.institution_home, name="institution_home"),
+    path("institution/filing/", views.filing_apply, name="institution_filing"),
+    path("institution/teachers/", views.teacher_list, name="institution_teachers"),
+    path("institution/teachers/<int:pk>/", views.teacher_edit, name="institution_teacher_edit"),
+    path("institution/teachers/<int:pk>/delete/", views.teacher_delete, name="institution_teacher_delete"),
+    path("institution/reports/new/", views.report_new, name="institution_report_new"),
+    path("institution/trainings/new/", views.training_new, name="institution_training_new"),
+    path("workbench/filings/<int:pk>/", views.workbench_filing, name="workbench_filing"),
+    path("workbench/filings/<int:pk>/transitions/<slug:name>/", views.workbench_filing_transition,
+         name="workbench_filing_transition"),
+    path("workbench/institutions/", views.workbench_institutions, name="workbench_institutions"),
+    path("workbench/institutions/<int:pk>/evaluation/", views.workbench_institution_evaluate,
+         name="workbench_institution_evaluate"),
+    path("institutions/", views.public_institutions, name="public_institutions"),
+]
