@@ -13,12 +13,9 @@ Only provincial staff use them (403 for every other role); they see the whole pr
 
 from __future__ import annotations
 
-import logging
-
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -31,8 +28,8 @@ from accounts.permissions import province_staff_required
 from cpe import exams
 from cpe.models import CEYear, ExamImport, ExamKind, ExamRow, RowState
 from kjzx.api import DomainError
+from kjzx.tasks import enqueue_after_commit
 
-logger = logging.getLogger(__name__)
 PAGE_ROWS = 50
 
 
@@ -53,17 +50,6 @@ class ExamImportForm(forms.Form):
         self.fields["file"].widget.attrs["accept"] = ".xlsx,.csv"
         if not self.is_bound:
             self.initial.setdefault("year", timezone.localdate().year - 1)
-
-
-def _start(task, *args) -> None:
-    """Queue a task after the commit; a broker outage is logged, never a 500 (the page shows the state)."""
-    def send():
-        try:
-            task.delay(*args)
-        except Exception:
-            logger.exception("could not queue %s%r", task.name, args)
-
-    transaction.on_commit(send)
 
 
 @province_staff_required
@@ -88,7 +74,7 @@ def exam_import_new(request):
                 for message in field_messages:
                     form.add_error(field if field in form.fields else None, message)
         else:
-            _start(check_exam_import, exam_import.pk)
+            enqueue_after_commit(check_exam_import, exam_import.pk)
             messages.success(request, _("名单已上传，正在校验。"))
             return redirect("workbench_exam_import", pk=exam_import.pk)
     return render(request, "cpe/exams/new.html", {"form": form}, status=400 if form.errors else 200)
@@ -130,6 +116,6 @@ def exam_import_register(request, pk: int):
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        _start(register_exam_import, exam_import.pk, request.user.pk)
+        enqueue_after_commit(register_exam_import, exam_import.pk, request.user.pk)
         messages.success(request, _("已开始登记学分。"))
     return redirect("workbench_exam_import", pk=pk)

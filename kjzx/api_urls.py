@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include("cpe.api_urls")),
     path("", include("cpe.api_urls_learning")),
     path("", include("cpe.api_urls_claims")),
+    path("", include("cpe.api_urls_institutions")),
+    path("", include("cpe.api_urls_sources")),
     path("me/notifications/", api_notifications.NotificationListView.as_view(), name="api-notifications"),
     path("me/notifications/<int:pk>/read/", api_notifications.NotificationReadView.as_view(),
          name="api-notification-read"),

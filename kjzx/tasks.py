@@ -34,3 +34,19 @@ def escalate_overdue_steps() -> int:
     Safe to run twice, and catches up after days without a run. Returns the number of items escalated.
     """
     return overdue_steps_escalate()
+
+
+def enqueue_after_commit(task, *args) -> None:
+    """Queue ``task`` once the current transaction commits (STYLE §4); a broker outage is logged, never a
+    500: the object's stored state tells the page what happened, and the task can be started again."""
+    import logging
+
+    from django.db import transaction
+
+    def send():
+        try:
+            task.delay(*args)
+        except Exception:
+            logging.getLogger("kjzx.tasks").exception("could not queue %s%r", task.name, args)
+
+    transaction.on_commit(send)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # check of a credit certificate (R-CE-15).
 PUBLIC = {"home", "notice_detail", "health", "accounts:register", "accounts:login", "accounts:password_reset",
           "accounts:password_reset_confirm", "accounts:logout", "api-register", "api-token", "api-schema", "api-docs",
-          "cpe_verify_form", "cpe_verify", "api-verify", "public_institutions"}
+          "cpe_verify_form", "cpe_verify", "api-verify", "public_institutions", "api-cpe-institutions"}
 
 
 def named_routes(resolver=None, prefix=""):
