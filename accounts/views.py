@@ -17,7 +17,6 @@ from accounts.forms import (
     RegistrationForm,
     apply_domain_errors,
 )
-from accounts.permissions import reviewer_required
 from accounts.validators import normalise_login_name
 from kjzx.api import DomainError
 from kjzx.http import client_ip
@@ -60,12 +59,6 @@ def home(request):
     from records.services import collection_current  # the home page gathers what each app has for the person
 
     return render(request, "accounts/home_accountant.html", {"collection": collection_current(request.user)})
-
-
-@reviewer_required
-def dashboard(request):
-    """统计看板 of the reviewer's region (filled by later issues)."""
-    return render(request, "accounts/dashboard.html")
 
 
 @login_required

@@ -226,15 +226,20 @@ def _write_integrity_records(policy: CEYear, now) -> int:
     return count
 
 
-def _obliged_archive_ids(year: int) -> set[int]:
-    """Active archives whose obligation started by ``year`` (R-CE-1), as one set-based query."""
-    from django.db.models import Min
+def obliged_archives_q(year: int) -> Q:
+    """Archives that owe ``year`` (R-CE-1), as one condition for set-based queries (the close, the dashboards):
+    active, with accounting work or a qualification begun before 1 January of ``year``."""
+    from django.db.models import Exists, OuterRef
 
-    before = dt.date(year, 1, 1)  # the year after the start: started in year-1 or earlier
-    started = (Archive.objects.filter(status=Archive.Status.ACTIVE)
-               .annotate(first_qualification=Min("qualifications__obtained_on"))
-               .filter(Q(began_accounting_on__lt=before) | Q(first_qualification__lt=before)))
-    return set(started.values_list("pk", flat=True))
+    from records.models import Qualification
+
+    before = dt.date(year, 1, 1)
+    qualified = Qualification.objects.filter(archive=OuterRef("pk"), obtained_on__lt=before)
+    return Q(status=Archive.Status.ACTIVE) & (Q(began_accounting_on__lt=before) | Exists(qualified))
+
+
+def _obliged_archive_ids(year: int) -> set[int]:
+    return set(Archive.objects.filter(obliged_archives_q(year)).values_list("pk", flat=True))
 
 
 def due_years_close(today: dt.date | None = None) -> list[int]:

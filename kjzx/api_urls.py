@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from kjzx import api_notifications
+from kjzx import api_notifications, api_stats
 
 urlpatterns = [
     path("", include("accounts.api_urls")),
@@ -16,4 +16,6 @@ urlpatterns = [
     path("me/notifications/", api_notifications.NotificationListView.as_view(), name="api-notifications"),
     path("me/notifications/<int:pk>/read/", api_notifications.NotificationReadView.as_view(),
          name="api-notification-read"),
+    path("stats/reviews/", api_stats.ReviewStatsView.as_view(), name="api-stats-reviews"),
+    path("stats/cpe/<int:year>/", api_stats.CpeStatsView.as_view(), name="api-stats-cpe"),
 ]

@@ -210,3 +210,14 @@ def working_days_left(today: dt.date, due_dates) -> dict[dt.date, int]:
         else:
             result[due] = -sum(1 for d in working if due < d <= today)
     return result
+
+
+def working_day_set(first: dt.date, last: dt.date) -> set[dt.date]:
+    """Every working day from ``first`` to ``last`` inclusive, with one query (R-DL-1): for counting
+    working days between many pairs of dates at once (the dashboards)."""
+    first, last = _as_date(first), _as_date(last)
+    if last < first:
+        return set()
+    calendar = _Calendar(first, (last - first).days)
+    return {first + dt.timedelta(days=i) for i in range((last - first).days + 1)
+            if calendar.is_working(first + dt.timedelta(days=i))}
