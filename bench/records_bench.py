@@ -67,8 +67,8 @@ INSERT INTO records_changerequest (status, applicant_id, jurisdiction_id, submit
          '', now() - interval '30 days', now(), a.id, '["contact"]',
          '{"contact": {"mobile": "13900000000", "email": "", "address": "新地址"}}', '{}'
   FROM records_archive a WHERE a.status = 'active' AND a.id % 10 = 1;
-INSERT INTO cpe_creditentry (archive_id, year_id, subject_kind, form, credits, source_type, source_id, source_label, reason,
-                             registered_at)
+INSERT INTO cpe_creditentry (archive_id, year_id, subject_kind, form, credits, source_type, source_id,
+                             source_label, reason, registered_at)
   SELECT a.id, EXTRACT(YEAR FROM now())::int, CASE WHEN a.id % 3 = 0 THEN 'general' ELSE 'professional' END,
          CASE WHEN a.id % 4 = 0 THEN 'face_to_face' ELSE 'online' END, 30 + (a.id % 4) * 20, 'province',
          'bench-' || a.id, '演示登记', '', now()
