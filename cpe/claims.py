@@ -42,7 +42,7 @@ from kjzx.notifications import notification_send
 from kjzx.workflow import workflow_create, workflow_effect, workflow_transition
 from records import selectors as records_selectors
 from records.models import Archive
-from records.services import _own_attachments
+from records.services import attachments_owned_by
 
 register_event_labels({
     "claim.created": "创建学分登记申请",
@@ -202,7 +202,7 @@ def _claim_input(person, year, form, details, attachments) -> tuple[CEYear, dict
     except DomainError as exc:
         errors.update(exc.errors)
     try:
-        files = _own_attachments(person, attachments)
+        files = attachments_owned_by(person, attachments)
     except DomainError as exc:
         errors.update(exc.errors)
     if errors:

@@ -138,7 +138,7 @@ def _date(value):
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _own_attachments(person: User, ids) -> list[Attachment]:
+def attachments_owned_by(person: User, ids) -> list[Attachment]:
     """The caller's own attachments with these ids; anyone else's is as unknown as a missing one."""
     if ids is None:
         return []
@@ -220,7 +220,7 @@ def archive_update(*, archive: Archive, by: User, data: dict) -> Archive:
     except DomainError as exc:
         errors.update(exc.errors)
     try:
-        attachments = _own_attachments(by, data.get("attachments")) if "attachments" in data else None
+        attachments = attachments_owned_by(by, data.get("attachments")) if "attachments" in data else None
     except DomainError as exc:
         errors.update(exc.errors)
     if errors:
@@ -297,7 +297,7 @@ def _change_input(person: User, items, values, attachment_ids) -> tuple[list, di
     clean, value_errors = _clean_sections({item: values.get(item) for item in items})
     errors.update({f"values.{key}": messages for key, messages in value_errors.items()})
     try:
-        attachments = _own_attachments(person, attachment_ids)
+        attachments = attachments_owned_by(person, attachment_ids)
     except DomainError as exc:
         errors.update(exc.errors)
         attachments = []

@@ -18,6 +18,7 @@ The services are in ``transfers/services.py``.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from django.db import models
 from django.db.models import Q
@@ -52,6 +53,12 @@ class Province(models.Model):
 
     def __str__(self):
         return self.name
+
+
+@cache
+def province_names() -> dict[str, str]:
+    """Code → name of every province (GB/T 2260 names do not change; ``connected`` is not cached)."""
+    return dict(Province.objects.values_list("code", "name"))
 
 
 class ExchangePolicy(models.Model):
@@ -195,8 +202,7 @@ class Transfer(WorkflowModel):
     @property
     def destination_label(self) -> str:
         if self.type == TransferType.OUTBOUND:
-            province = Province.objects.filter(pk=self.to_province).first()
-            return province.name if province else self.to_province
+            return province_names().get(self.to_province, self.to_province)
         return self.to_region.jurisdiction_label if self.to_region_id else ""
 
     @property

@@ -43,7 +43,7 @@ from kjzx.workflow import step_working_days, workflow_create, workflow_effect, w
 from records import rules
 from records.models import STUDENT_EMPLOYER, Archive, AttachmentKind, Education, Qualification
 from records.selectors import archive_open_application
-from records.services import _own_attachments, archive_data, archive_for_person
+from records.services import archive_data, archive_for_person, attachments_owned_by
 from transfers.models import (
     SHANXI,
     TIMEOUT_REASON,
@@ -136,7 +136,7 @@ def transfer_open(*, person: User, type: str, to_unit: str, to_region=None, to_p
     transfer = workflow_create(Transfer, applicant=person, archive=archive, type=type, to_region=region,
                                to_province=province, to_unit=unit, from_region=archive.jurisdiction,
                                person_id_type=archive.id_type, person_id_number=archive.id_number)
-    transfer.attachments.set(_own_attachments(person, attachments))
+    transfer.attachments.set(attachments_owned_by(person, attachments))
     return transfer
 
 

@@ -41,7 +41,7 @@ from records.models import Archive, AttachmentKind
 from records.uploads import attachment_create
 from transfers import selectors, services
 from transfers.forms import TransferForm
-from transfers.models import ExchangePolicy, Province, Transfer, TransferType
+from transfers.models import ExchangePolicy, Transfer, TransferType, province_names
 
 PROOF_KINDS = (AttachmentKind.EMPLOYMENT_PROOF, AttachmentKind.STUDENT_PROOF)
 PERSON_TRANSITIONS = ("submit", "withdraw", "claim")
@@ -76,7 +76,7 @@ def _refused(request, exc) -> None:
 def describe_places(transfers, provinces: dict[str, str] | None = None) -> None:
     """Set ``origin`` and ``destination`` in words on each transfer, with one query for province names."""
     if provinces is None:
-        provinces = dict(Province.objects.values_list("code", "name"))
+        provinces = province_names()
     for t in transfers:
         t.origin = (t.from_region.jurisdiction_label if t.from_region_id
                     else provinces.get(t.from_province, t.from_province))

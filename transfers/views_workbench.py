@@ -42,7 +42,7 @@ from kjzx.workflow import annotate_days_left, history_rows, workflow_transition
 from records.exports import queue_rows
 from records.forms import describe_section
 from transfers import selectors
-from transfers.models import ExchangePolicy, Province, Transfer, TransferType
+from transfers.models import ExchangePolicy, Transfer, TransferType, province_names
 from transfers.views_person import describe_places, return_by
 
 CONFLICT_MESSAGE = gettext_lazy("该申请已被他人处理或当前状态不能执行此操作，请查看最新状态。")
@@ -146,7 +146,7 @@ def exchange_monitor(request):
     since = timezone.now() - dt.timedelta(days=RECENT_DAYS)
     sections = selectors.exchange_overview(since, rows=MONITOR_ROWS)
     timeout = dt.timedelta(days=ExchangePolicy.current().outbound_timeout_days)
-    provinces = dict(Province.objects.values_list("code", "name"))
+    provinces = province_names()
     shown = [t for section in sections.values() for t in section["rows"]]
     describe_places(shown, provinces)
     annotate_days_left(shown)

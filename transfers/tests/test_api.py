@@ -278,3 +278,29 @@ def test_an_inbound_record_for_someone_unregistered_waits_for_them(county_review
     transfer, _ = inbound_receive(body=inbound_body("11202600078"))
     workflow_transition(transfer, "approve", by=county_reviewer)
     assert client_for(other_accountant).get(f"{API}/transfers/{transfer.pk}/").status_code == 404
+
+
+def test_the_transfer_list_is_a_fixed_number_of_queries(province_staff):
+    """However many outbound rows, the destination names cost no query per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from tests.factories import make_accountant, make_transfer
+    from transfers.models import province_names
+
+    client = APIClient()
+    client.force_authenticate(province_staff)
+    province_names()  # the per-process name map, loaded once
+    client.get("/api/v1/transfers/")  # and the caller's region, cached on the user
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/transfers/").status_code == 200
+        return len(queries)
+
+    make_transfer(make_accountant(sequence=401, name="甲"), "submitted", type="outbound")
+    one = count()
+    for sequence in (403, 405, 407):
+        make_transfer(make_accountant(sequence=sequence, name="乙"), "submitted", type="outbound")
+    assert count() == one
