@@ -1,11 +1,14 @@
 """Admin of continuing education (/manage/cpe/): the policy provincial staff keep, the ledger read only.
 
 - 继续教育年度: each year's 90 / 60, deadline, make-up window and the day registration closes
-  (R-CE-3, 5, 6, 13). Checked by :mod:`cpe.policy` (the same checks whoever saves); once a year is
+  (R-CE-3, 5, 6, 13). Checked by :mod:`cpe.ledger.policy` (the same checks whoever saves); once a year is
   frozen its numbers and dates are read only, only the note may change. A year is never deleted.
 - 学分计量标准: the credit standards of the SPEC table; a value changes by adding a row with a later
   起始年度, so the years before keep theirs. A row in force for a frozen year keeps its numbers.
-- 学分登记, 继续教育信用记录, 学分证明: read only. Credits move only through ``cpe.ledger`` (with
+- 学分证明用章: the issuing bureau's seal on certificates (R-CE-15): uploaded here (a transparent PNG,
+  checked by :func:`cpe.ledger.certificates.services.seal_upload`), the newest in use, never changed or
+  deleted (the certificates that bear it point at it).
+- 学分登记, 继续教育信用记录, 学分证明: read only. Credits move only through ``cpe.ledger.services`` (with
   reversals for corrections), the file only by the year's freeze, certificates only by their service.
   Lists show the person's name with the masked ID number; search takes the full ID number, exactly.
 
@@ -16,22 +19,16 @@ import copy
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Subquery
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from cpe.models import (
-    Certificate,
-    CEYear,
-    Course,
-    CreditEntry,
-    CreditStandard,
-    Enrolment,
-    IntegrityRecord,
-    Lesson,
-    Question,
-    TrainingInstitution,
-)
-from cpe.policy import (
+from cpe.ledger.certificates.document import seal_data_uri
+from cpe.ledger.certificates.seal import SealError, seal_png
+from cpe.ledger.certificates.services import seal_upload
+from cpe.ledger.policy import (
     YEAR_NUMBERS,
     ce_year_errors,
     ce_year_save,
@@ -39,7 +36,18 @@ from cpe.policy import (
     credit_standard_is_fixed,
     credit_standard_save,
 )
-from kjzx.admin import ReadOnlyAdmin
+from cpe.ledger.selectors import ISSUER
+from cpe.models import (
+    Certificate,
+    CertificateSeal,
+    CEYear,
+    CreditEntry,
+    CreditStandard,
+    Enrolment,
+    IntegrityRecord,
+    TrainingInstitution,
+)
+from kjzx.admin import PolicyHelpMixin, ReadOnlyAdmin
 
 ID_SEARCH_HELP = _("输入完整证件号码精确查找。")
 
@@ -72,10 +80,15 @@ class CEYearForm(PolicyForm):
 
 
 @admin.register(CEYear)
-class CEYearAdmin(admin.ModelAdmin):
+class CEYearAdmin(PolicyHelpMixin, admin.ModelAdmin):
     """Each CE year's policy (R-CE-3, R-CE-5, R-CE-6, R-CE-13), edited by provincial staff."""
 
     form = CEYearForm
+    help_texts = {
+        "required_total": _("本年度应修的总学分（一般为90）。修改后，本年度每个人是否完成、还差多少学分、学分证明和统计"
+                            "都按新数重新判断；年度归档后不能再改。"),
+        "required_professional": _("其中专业科目至少应修的学分（一般为60，不超过总学分）。修改后同样按新数重新判断。"),
+    }
     list_display = ["__str__", "required_total", "required_professional", "deadline", "makeup_until",
                     "registration_closes_on", "frozen_label"]
     list_filter = [("frozen_at", admin.EmptyFieldListFilter)]
@@ -119,10 +132,16 @@ class CreditStandardForm(PolicyForm):
 
 
 @admin.register(CreditStandard)
-class CreditStandardAdmin(admin.ModelAdmin):
+class CreditStandardAdmin(PolicyHelpMixin, admin.ModelAdmin):
     """The credit standards (学分计量标准, SPEC table): a new value is a new row with a later 起始年度."""
 
     form = CreditStandardForm
+    help_texts = {
+        "credits": _("每个计量单位折算的学分。新登记（含新提出的其他形式学分申请）按此计算；已登记的学分不变。"),
+        "daily_cap": _("每天最多计入的学分（如面授培训）；空表示不限。"),
+        "effective_from": _("自该年度起适用，此前各年度仍按原标准。要从某年度起改变标准，"
+                            "请新增一行并填写更晚的起始年度，不要修改已在适用的行。"),
+    }
     list_display = ["label", "form", "variant", "credits", "per", "daily_cap", "subject_kind", "effective_from"]
     list_filter = ["form", "effective_from"]
     search_fields = ["label", "variant"]
@@ -186,16 +205,76 @@ class IntegrityRecordAdmin(PersonColumn, ReadOnlyAdmin):
 
 @admin.register(Certificate)
 class CertificateAdmin(PersonColumn, ReadOnlyAdmin):
-    """学分证明 issued for completed years (R-CE-15), found by verification code or full ID number."""
+    """学分证明 issued for completed years (R-CE-15), found by number, verification code or full ID number."""
 
-    list_display = ["year", "person", "code", "issued_at"]
-    list_filter = ["year"]
-    search_fields = ["=code", "=archive__id_number"]
-    search_help_text = _("输入验证码或完整证件号码精确查找。")
+    list_display = ["number", "year", "person", "code", "issued_at", "revoked_at"]
+    list_filter = ["year", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=number", "=code", "=archive__id_number"]
+    search_help_text = _("输入证明编号、验证码或完整证件号码精确查找。")
     list_select_related = ["archive"]
     ordering = ["-id"]
-    fields = ["year", "person", "code", "issued_at"]
+    fields = ["number", "year", "person", "code", "issued_at", "seal", "signed_by", "revoked_at", "revoked_reason"]
     readonly_fields = list(fields)
+
+
+class SealForm(forms.ModelForm):
+    """The seal's image is checked (and normalised) by the same code as the service uses."""
+
+    upload = forms.FileField(label=_("印章图片"), help_text=_(
+        "透明背景的PNG图片（红色圆形印章居中），边长300至4000像素，不超过2MB。上传后，此后签发的学分证明使用新印章。"))
+
+    class Meta:
+        model = CertificateSeal
+        fields = ["issuer"]
+
+    def clean_upload(self):
+        data = self.cleaned_data["upload"].read()
+        try:
+            seal_png(data)
+        except SealError as error:
+            raise ValidationError(str(error)) from None
+        return data
+
+
+@admin.register(CertificateSeal)
+class CertificateSealAdmin(admin.ModelAdmin):
+    """学分证明用章 (R-CE-15): upload a new one; the newest is in use; none is changed or deleted."""
+
+    form = SealForm
+    list_display = ["issuer", "preview", "in_use", "uploaded_at", "uploaded_by"]
+    list_select_related = ["uploaded_by"]
+    readonly_fields = ["issuer", "preview", "uploaded_at", "uploaded_by"]
+
+    def get_fields(self, request, obj=None):
+        return ["issuer", "upload"] if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_changeform_initial_data(self, request):
+        return {"issuer": ISSUER}
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("印章"))
+    def preview(self, obj):
+        return format_html('<img src="{}" alt="" width="96" height="96">', seal_data_uri(obj))
+
+    def get_queryset(self, request):
+        newest = CertificateSeal.objects.order_by("-uploaded_at", "-id").values("pk")[:1]
+        return super().get_queryset(request).annotate(newest=Subquery(newest))
+
+    @admin.display(description=_("使用中"), boolean=True)
+    def in_use(self, obj):
+        return obj.pk == obj.newest
+
+    def save_model(self, request, obj, form, change):
+        seal = seal_upload(issuer=form.cleaned_data["issuer"], image=form.cleaned_data["upload"], by=request.user)
+        obj.pk, obj.image, obj.uploaded_by, obj.uploaded_at = seal.pk, seal.image, seal.uploaded_by, seal.uploaded_at
 
 
 
@@ -211,27 +290,8 @@ class TrainingInstitutionAdmin(admin.ModelAdmin):
     list_select_related = ["region"]
 
 
-class LessonInline(admin.StackedInline):
-    model = Lesson
-    extra = 0
-    ordering = ["order"]
-
-
-class QuestionInline(admin.TabularInline):
-    model = Question
-    extra = 0
-    ordering = ["order"]
-
-
-@admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
-    """Online courses (网络课程) with their lessons and end-of-course questions (R-CE-8)."""
-
-    list_display = ["title", "institution", "year", "subject_kind", "credits", "hours", "published"]
-    list_filter = ["year", "subject_kind", "published"]
-    search_fields = ["title"]
-    list_select_related = ["institution", "year"]
-    inlines = [LessonInline, QuestionInline]
+# Courses (read-only lessons and question banks), the timing policy and the refusal log: cpe/learning/admin.py.
+from cpe.learning import admin as learning_admin  # noqa: E402, F401 (registers them)
 
 
 @admin.register(Enrolment)

@@ -1,12 +1,11 @@
-"""/api/v1/me/cpe/… and /api/v1/verify/… (API.md "Continuing education")."""
+"""Every continuing-education endpoint under /api/v1/, included once: each capability brings its own."""
 
-from django.urls import path
-
-from cpe import api
+from django.urls import include, path
 
 urlpatterns = [
-    path("me/cpe/<int:year>/", api.MyYearView.as_view(), name="api-me-cpe-year"),
-    path("me/cpe/<int:year>/entries/", api.MyYearEntriesView.as_view(), name="api-me-cpe-entries"),
-    path("me/cpe/<int:year>/certificate.pdf", api.MyCertificateView.as_view(), name="api-me-cpe-certificate"),
-    path("verify/<str:code>/", api.VerifyView.as_view(), name="api-verify"),
+    path("", include("cpe.ledger.api_urls")),
+    path("", include("cpe.learning.api_urls")),
+    path("", include("cpe.claims.api_urls")),
+    path("", include("cpe.institutions.api_urls")),
+    path("", include("cpe.lists.api_urls")),
 ]

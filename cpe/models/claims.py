@@ -1,7 +1,7 @@
 """Credit claims for other forms (其他形式学分登记申请), R-CE-11; the workflow kind ``claim`` of API.md §1.
 
 ``draft → submitted → approved``; ``submitted → returned → submitted``. The portal proposes the
-credits from the standards in force for the claim's year (``cpe.claims.claim_propose``); the bureau
+credits from the standards in force for the claim's year (``cpe.claims.services.claim_propose``); the bureau
 may adjust them with a reason when it approves, and the approval becomes one ledger entry.
 """
 
@@ -63,6 +63,8 @@ class CreditClaim(WorkflowModel):
         verbose_name_plural = _("学分登记申请")
         indexes = [models.Index(fields=["submitted_at", "id"], condition=Q(status__in=CLAIM_REVIEW),
                                 name="claim_queue_idx"),
+                   models.Index(fields=["jurisdiction", "submitted_at", "id"], condition=Q(status__in=CLAIM_REVIEW),
+                                name="claim_queue_region_idx"),
                    models.Index(fields=["due_date"], condition=Q(status__in=CLAIM_REVIEW), name="claim_due_idx"),
                    models.Index(fields=["applicant", "-created_at"], name="claim_applicant_idx")]
 

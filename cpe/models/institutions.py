@@ -59,6 +59,8 @@ class InstitutionFiling(WorkflowModel):
                                                name="filing_one_open_per_institution")]
         indexes = [models.Index(fields=["submitted_at", "id"], condition=Q(status__in=FILING_REVIEW),
                                 name="filing_queue_idx"),
+                   models.Index(fields=["jurisdiction", "submitted_at", "id"], condition=Q(status__in=FILING_REVIEW),
+                                name="filing_queue_region_idx"),
                    models.Index(fields=["due_date"], condition=Q(status__in=FILING_REVIEW), name="filing_due_idx")]
 
     def applicant_url(self) -> str:
@@ -150,7 +152,7 @@ class TrainingPlan(models.Model):
     starts_on = models.DateField(_("开始日期"))
     ends_on = models.DateField(_("结束日期"))
     hours_per_day = models.DecimalField(_("每日学时"), max_digits=4, decimal_places=1,
-                                        help_text=_("每学时45分钟，每日不超过10学时。"))
+                                        help_text=_("每学时45分钟；每日上限见备案时所在年度的面授培训学分计量标准。"))
     subject_kind = models.CharField(_("科目类别"), max_length=20, choices=SubjectKind.choices)
     venue = models.CharField(_("培训地点"), max_length=200)
     teachers = models.ManyToManyField(Teacher, verbose_name=_("授课教师"), related_name="trainings")
@@ -165,8 +167,7 @@ class TrainingPlan(models.Model):
         ordering = ["-starts_on"]
         constraints = [
             models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="training_dates_ordered"),
-            models.CheckConstraint(condition=Q(hours_per_day__gt=0, hours_per_day__lte=10),
-                                   name="training_at_most_ten_hours_a_day"),
+            models.CheckConstraint(condition=Q(hours_per_day__gt=0), name="training_hours_a_day_positive"),
         ]
 
     def __str__(self):

@@ -6,7 +6,7 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -191,19 +191,109 @@ def new_verification_code() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(16))
 
 
+NUMBER_PREFIX = "晋财会继教证"  # 文号 of the 学分证明: 晋财会继教证〔2026〕000123
+
+
+def certificate_number(year: int, serial: int) -> str:
+    """The certificate's document number (证明编号): the prefix, the issue year in 〔〕, six digits."""
+    return f"{NUMBER_PREFIX}〔{year}〕{serial:06d}"
+
+
+def certificate_document_path(certificate: Certificate, filename: str) -> str:
+    return f"certificates/{certificate.number_year}/{certificate.code}.pdf"
+
+
+def seal_image_path(seal: CertificateSeal, filename: str) -> str:
+    return f"seals/{timezone.localdate():%Y%m%d}-{secrets.token_hex(4)}.png"
+
+
+class CertificateSeal(models.Model):
+    """The issuing bureau's seal on certificates (学分证明用章): a red round PNG with transparency, R-CE-15.
+
+    Uploaded in the admin; the newest is the one in use, earlier ones stay (the certificates that bear
+    them point at them). Checked and normalised by :func:`cpe.ledger.certificates.seal.seal_upload`.
+    """
+
+    issuer = models.CharField(_("出具单位"), max_length=100, help_text=_("印章所属单位，印在学分证明落款处。"))
+    image = models.FileField(_("印章图片"), upload_to=seal_image_path, max_length=200,
+                             help_text=_("透明背景的PNG图片（红色圆形印章），边长不少于300像素。"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("上传人"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("学分证明用章")
+        verbose_name_plural = _("学分证明用章")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self):
+        return f"{self.issuer}（{timezone.localtime(self.uploaded_at):%Y-%m-%d %H:%M}）"
+
+
 class Certificate(models.Model):
-    """A credit certificate (学分证明) of a completed year, checkable by its code (R-CE-15)."""
+    """A credit certificate (学分证明) of a completed year: an official, signed document, R-CE-15.
+
+    Numbered per issue year (:func:`certificate_number`, allocated on the first save), it keeps what it
+    states (``stated``, taken at issue) and its signed PDF (``document``, made once and kept: the same
+    certificate is always the same bytes). A correction that takes the year below the requirement voids
+    it (``revoked_at``, ``revoked_reason``); then a new one may be issued for the year.
+    """
 
     archive = models.ForeignKey(Archive, verbose_name=_("档案"), on_delete=models.PROTECT,
                                 related_name="certificates")
     year = models.ForeignKey(CEYear, verbose_name=_("年度"), on_delete=models.PROTECT, related_name="+")
     code = models.CharField(_("验证码"), max_length=16, unique=True, default=new_verification_code)
     issued_at = models.DateTimeField(_("签发时间"), default=timezone.now)
+    number = models.CharField(_("证明编号"), max_length=40, unique=True, editable=False)
+    number_year = models.PositiveSmallIntegerField(_("编号年份"), editable=False)
+    number_serial = models.PositiveIntegerField(_("编号序号"), editable=False)
+    stated = models.JSONField(_("证明所载内容"), default=dict, blank=True, editable=False,
+                              help_text=_("签发时的姓名、脱敏证件号码与学分，证明与查验页均以此为准。"))
+    document = models.FileField(_("签名PDF"), upload_to=certificate_document_path, max_length=200, blank=True,
+                                editable=False)
+    seal = models.ForeignKey(CertificateSeal, verbose_name=_("所用印章"), null=True, blank=True, editable=False,
+                             on_delete=models.PROTECT, related_name="+")
+    signed_by = models.CharField(_("签名证书"), max_length=300, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("作废时间"), null=True, blank=True, editable=False)
+    revoked_reason = models.CharField(_("作废原因"), max_length=200, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("学分证明")
         verbose_name_plural = _("学分证明")
-        constraints = [models.UniqueConstraint(fields=["archive", "year"], name="certificate_one_per_year")]
+        constraints = [
+            models.UniqueConstraint(fields=["archive", "year"], condition=Q(revoked_at__isnull=True),
+                                    name="certificate_one_valid_per_year"),
+            models.UniqueConstraint(fields=["number_year", "number_serial"], name="certificate_number_serial"),
+            models.CheckConstraint(condition=Q(revoked_at__isnull=True) | ~Q(revoked_reason=""),
+                                   name="certificate_revoked_with_reason"),
+        ]
 
     def __str__(self):
-        return f"{self.year_id}年度学分证明 {self.code}"
+        return f"{self.year_id}年度学分证明 {self.number or self.code}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and not self.number:
+            return self._save_numbered(*args, **kwargs)
+        return super().save(*args, **kwargs)
+
+    def _save_numbered(self, *args, **kwargs):
+        """Insert with the next number of the issue year: the largest + 1; should another certificate
+        take it first (the unique constraint), take the next one (a few tries)."""
+        self.number_year = timezone.localtime(self.issued_at).year
+        for attempt in range(10):
+            last = (Certificate.objects.filter(number_year=self.number_year)
+                    .aggregate(last=models.Max("number_serial"))["last"] or 0)
+            self.number_serial = last + 1
+            self.number = certificate_number(self.number_year, self.number_serial)
+            try:
+                with transaction.atomic():
+                    return super().save(*args, **kwargs)
+            except IntegrityError:
+                taken = Certificate.objects.filter(number_year=self.number_year, number_serial=self.number_serial)
+                if attempt == 9 or not taken.exists():
+                    self.number = ""
+                    raise
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -1,7 +1,7 @@
 """Bulk sources of credits: an institution's face-to-face list and the province's exam files (R-CE-9, R-CE-10).
 
 Each upload is checked row by row into a preview (every problem in words) before anything is
-registered; registering writes ledger entries through ``cpe.ledger.credit_register`` whose unique
+registered; registering writes ledger entries through ``cpe.ledger.services.credits_register`` whose unique
 source makes a repeated upload register nothing twice. Exam rows of people whose collection is not
 approved yet wait (``pending``) and register by themselves once it is (R-CE-10, R-CE-12).
 """
@@ -38,8 +38,10 @@ class AttendanceList(models.Model):
     """The list of people who earned credits at one face-to-face training (学员名单), R-CE-9."""
 
     class Status(models.TextChoices):
+        CHECKING = "checking", _("校验中")
         CHECKED = "checked", _("已校验，待属地财政部门登记")
         REGISTERED = "registered", _("已登记")
+        FAILED = "failed", _("校验未通过")
 
     training = models.ForeignKey(TrainingPlan, verbose_name=_("面授培训"), on_delete=models.PROTECT,
                                  related_name="attendance_lists")
@@ -47,7 +49,10 @@ class AttendanceList(models.Model):
     file_name = models.CharField(_("原文件名"), max_length=200)
     sha256 = models.CharField(max_length=64)
     evidence = models.ManyToManyField(Attachment, verbose_name=_("签到等实证材料"), related_name="+")
-    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.CHECKED)
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.CHECKING)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    done_rows = models.PositiveIntegerField(_("已处理行数"), default=0)
+    error = models.CharField(_("未通过原因"), max_length=300, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT,
                                     related_name="+")
     uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
@@ -84,6 +89,13 @@ class AttendanceRow(models.Model):
 
     def __str__(self):
         return f"第{self.row_no}行"
+
+    @property
+    def masked_id_number(self) -> str:
+        """The number as the pages and the API show it (security item 46), however it was typed."""
+        from accounts.models import mask_id_number
+
+        return mask_id_number(self.id_number)
 
 
 class ExamKind(models.TextChoices):
@@ -146,3 +158,10 @@ class ExamRow(models.Model):
 
     def __str__(self):
         return f"第{self.row_no}行"
+
+    @property
+    def masked_id_number(self) -> str:
+        """The number as the pages and the API show it (security item 46), however it was typed."""
+        from accounts.models import mask_id_number
+
+        return mask_id_number(self.id_number)

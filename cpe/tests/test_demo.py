@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User
-from cpe.demo import COMPLETE_NOW, HISTORIES, LEARNER
-from cpe.ledger import year_status
+from cpe.ledger.demo import COMPLETE_NOW, HISTORIES, LEARNER
+from cpe.ledger.selectors import year_status
 from cpe.models import CEYear, CreditEntry, IntegrityRecord
 from kjzx.models import AuditEvent
 from records.models import Archive

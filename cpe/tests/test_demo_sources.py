@@ -1,4 +1,4 @@
-"""The demo holds every other CE source, ready for the bureau and the province (issue 6)."""
+"""The demo holds every other CE source, ready for the bureau and the province (API.md §3; R-CE-9…11, R-CE-14)."""
 
 import pytest
 from django.core.management import call_command

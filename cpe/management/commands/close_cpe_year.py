@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from cpe.ledger import ce_year_close
+from cpe.ledger.services import ce_year_close
 from cpe.models import CEYear
 from kjzx.audit import record_event, register_event_labels
 

@@ -1,0 +1,112 @@
+# ruff: noqa: S608  (SQL is built from the models' table and column names only; values are parameters)
+"""What both list kinds do with their rows, set-based: stage and check them, check waiting rows again,
+and mark them after the ledger registered a batch (R-CE-9, R-CE-10, R-CE-12).
+
+- :func:`rows_check_into`: the rows of an open list file (:func:`cpe.lists.spreadsheets.open_table`)
+  read by the one row checker (:func:`cpe.lists.rows.row_read`) as they stream, staged with COPY
+  (:class:`cpe.lists.staging.Stage`), then checked and written into the list's row table by ONE
+  ``INSERT … SELECT`` (:func:`cpe.lists.rows.checked_rows_sql`): the preview.
+- :func:`rows_match_again`: rows waiting for their person (``pending``) checked again by one
+  ``UPDATE … FROM`` (:func:`cpe.lists.rows.match_sql`).
+- :func:`rows_mark_registered`: after :func:`cpe.ledger.services.credits_register` registered a
+  batch of valid rows, the refused ones get their state and words, the rest ``registered`` (and, for a
+  face-to-face list, the link to their entry) — one ``UPDATE`` per outcome.
+
+Row tables are named by their model (``ExamRow`` with ``import_file``, ``AttendanceRow`` with
+``list``); ``where`` clauses are written with ``{t}`` for the table, e.g. ``"{t}.state = %s"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from django.db import connection, transaction
+
+from cpe.lists.rows import Quantity, checked_rows_sql, match_sql, row_read
+from cpe.lists.spreadsheets import OpenTable
+from cpe.lists.staging import Stage, without_jit
+from cpe.models import CreditEntry, RowState
+from kjzx.api import DomainError
+
+NO_ROWS = "名单中没有数据行。"
+IN_CHUNK = 5000
+
+
+def _column(model, name: str) -> str:
+    return model._meta.get_field(name).column
+
+
+def rows_check_into(table: OpenTable, *, model, parent: str, parent_id: int, quantity: Quantity,
+                    quantity_type: str, source: dict, extra: Sequence[tuple[str, str]] = (),
+                    extra_values: Callable[[tuple], tuple] | None = None,
+                    progress: Callable[[int], None] | None = None) -> int:
+    """Every data row of ``table`` checked into ``model``'s rows of ``parent_id``; returns how many.
+
+    ``quantity``: the list's own column (its model field is ``quantity.key``, its SQL type
+    ``quantity_type``); ``extra``: more ``(field, SQL type)`` columns whose values ``extra_values``
+    computes from a read row; ``source``: the ledger source the rows would register as
+    (``year``, ``source_type``, ``source_id``, ``waits_for_collection``).
+    """
+    columns = [("row_no", "integer"), ("id_number", "text"), ("name", "text"), ("quantity", quantity_type),
+               ("own_problem", "text"), *extra]
+    read = (row_read(raw, quantity) for raw in table.rows)
+    if extra_values is not None:
+        read = (row + extra_values(row) for row in read)
+    with Stage(columns) as stage:
+        count = stage.write(read, progress=progress)
+        if not count:
+            raise DomainError({"file": [NO_ROWS]})
+        carry = ("row_no", "id_number", "name", "quantity", *(name for name, _kind in extra))
+        sql, params = checked_rows_sql(stage.name, quantity.label, carry, **source)
+        targets = [_column(model, name) for name in (parent, "row_no", "id_number", "name", quantity.key,
+                                                       *(name for name, _kind in extra), "archive", "state", "problem")]
+        values = ", ".join(f"c.{name}" for name in (*carry, "archive_id", "state", "problem"))
+        stage.insert(f"INSERT INTO {model._meta.db_table} ({', '.join(targets)}) SELECT %s, {values} FROM ({sql}) c",
+                     [parent_id, *params])
+    return count
+
+
+def rows_match_again(model, *, where: str, params: Sequence, source: dict) -> int:
+    """The rows of ``model`` that ``where`` selects checked again against the archives and the ledger."""
+    table = model._meta.db_table
+    number, name = _column(model, "id_number"), _column(model, "name")
+    rows_sql = (f"SELECT r.id AS key, r.{number} AS id_number, r.{name} AS name, '' AS problem "
+                f"FROM {table} r WHERE {where.format(t='r')}")
+    numbers_sql = f"SELECT r.{_column(model, 'id_number')} FROM {table} r WHERE {where.format(t='r')}"
+    sql, sql_params = match_sql(rows_sql, params, numbers_sql=numbers_sql, numbers_params=params, **source)
+    with transaction.atomic(), connection.cursor() as cursor:
+        without_jit(cursor)
+        archive, state, problem = (_column(model, field) for field in ("archive", "state", "problem"))
+        cursor.execute(f"UPDATE {table} SET {archive} = m.archive_id, {state} = m.state, {problem} = m.problem "
+                       f"FROM ({sql}) m WHERE {table}.id = m.key", sql_params)
+        return cursor.rowcount
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def rows_mark_registered(model, *, where: str, params: Sequence,
+                         refused: dict[tuple[str, str], Iterable[int]], link: dict | None = None) -> None:
+    """After a ledger batch of the rows ``where`` selects: each archive id in ``refused`` gets its
+    ``(state, problem)``, every other row ``registered`` — with ``entry`` set from the ledger's unique
+    source when ``link`` gives it (``year``, ``source_type``, ``source_id``)."""
+    table = model._meta.db_table
+    state, problem, archive = (_column(model, name) for name in ("state", "problem", "archive"))
+    with connection.cursor() as cursor:
+        for (new_state, words), archive_ids in refused.items():
+            for chunk in _chunks(sorted(set(archive_ids)), IN_CHUNK):
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(f"UPDATE {table} SET {state} = %s, {problem} = %s WHERE {where.format(t=table)} "
+                               f"AND {table}.{archive} IN ({marks})", [new_state, words, *params, *chunk])
+        entry_sql, entry_params = "", []
+        if link is not None:
+            entries = CreditEntry._meta
+            key = {name: entries.get_field(name).column for name in ("archive", "year", "source_type", "source_id")}
+            entry_sql = (f", {_column(model, 'entry')} = (SELECT e.id FROM {entries.db_table} e "
+                         f"WHERE e.{key['archive']} = {table}.{archive} AND e.{key['year']} = %s "
+                         f"AND e.{key['source_type']} = %s AND e.{key['source_id']} = %s)")
+            entry_params = [link["year"], link["source_type"], link["source_id"]]
+        cursor.execute(f"UPDATE {table} SET {state} = %s, {problem} = ''{entry_sql} WHERE {where.format(t=table)}",
+                       [RowState.REGISTERED, *entry_params, *params])
