@@ -1,8 +1,16 @@
-"""Demo data of accounts: staff in several bureaus, accountants, notices. Safe to load twice."""
+"""Demo data of accounts: staff in several bureaus, accountants, notices. Safe to load twice.
 
+:func:`logins` prints the demo logins as one aligned table: ``load_demo`` prints it last, and
+``scripts/run.sh`` prints it again (``load_demo --logins``) just before it starts serving.
+"""
+
+import unicodedata
 from datetime import date
 
-from accounts.models import Role, User
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import otp
+from accounts.models import ADMIN_ROLES, Role, User
 from accounts.validators import gb11643_check_char
 from kjzx.models import Notice
 
@@ -23,6 +31,12 @@ STAFF = [
     ("taiyuan", Role.CITY_REVIEWER, "140100", "太原市财政局"),
     ("jigou1", Role.INSTITUTION, "140502", "晋城市会计继续教育培训中心"),
     ("jigou2", Role.INSTITUTION, "140521", "沁水县财会培训学校"),
+    # 用人单位管理员: its unit (晋城市城区人民医院) is bound by employers.demo, after the archives exist.
+    ("yiyuan", Role.EMPLOYER, "140502", "晋城市城区人民医院 财务科"),
+    # 三权分立: the admin site's three administrators, one role each (docs/security.md).
+    ("xitong", Role.SYSTEM_ADMIN, "140000", "省财政厅 系统管理员"),
+    ("anquan", Role.SECURITY_ADMIN, "140000", "省财政厅 安全管理员"),
+    ("shenji", Role.AUDIT_ADMIN, "140000", "省财政厅 审计管理员"),
 ]
 
 # (address code, birth date, sequence, name, mobile)
@@ -55,11 +69,12 @@ def demo_id_number(address: str, born: date, sequence: int) -> str:
 def load(out) -> None:
     for username, role, region, name in STAFF:
         user, created = User.objects.get_or_create(username=username, defaults={
-            "role": role, "region_id": region, "name": name})
+            "role": role, "region_id": region, "name": name, "is_staff": role in ADMIN_ROLES})
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
-    User.objects.filter(username="sheng").update(is_staff=True, is_superuser=True)
+        if otp.totp_device(user) is None:  # every staff account logs in with a second factor
+            otp.totp_create(user, confirmed=True)
     for address, born, sequence, name, mobile in ACCOUNTANTS:
         number = demo_id_number(address, born, sequence)
         user, created = User.objects.get_or_create(username=number, defaults={
@@ -70,8 +85,57 @@ def load(out) -> None:
             user.save(update_fields=["password"])
     for title, body in NOTICES:
         Notice.objects.get_or_create(title=title, defaults={"body": body})
-    out.write(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
-    for username, role, region, name in STAFF:
-        out.write(f"  {Role(role).label:<14} {username:<12} 属地 {region}  {name}")
+
+
+def loaded() -> bool:
+    """Whether the demo accounts are in this database (``load_demo`` ran)."""
+    return User.objects.filter(username=STAFF[0][0]).exists()
+
+
+def logins(out) -> None:
+    """The demo logins, one aligned row each: role, login, jurisdiction, name."""
+    staff = User.objects.filter(username__in=[row[0] for row in STAFF]).select_related("region__parent")
+    by_username = {user.username: user for user in staff}
+    rows = [("角色", "登录名", "属地", "名称")]
+    for username, role, _region, name in STAFF:
+        user = by_username.get(username)
+        where = user.region.jurisdiction_label if user and user.region_id else ""
+        admin = "（管理后台 /manage/）" if role in ADMIN_ROLES else ""
+        rows.append((Role(role).label, username, where, name + admin))
     for address, born, sequence, name, _mobile in ACCOUNTANTS:
-        out.write(f"  会计人员        {demo_id_number(address, born, sequence)}  {name}")
+        rows.append((Role.ACCOUNTANT.label, demo_id_number(address, born, sequence), "", name))
+    widths = [max(_width(row[i]) for row in rows) for i in range(3)]
+    out.write(f"演示账号（密码均为 {DEMO_PASSWORD}；会计人员用身份证号登录）：")
+    for row in rows:
+        padded = [_pad(cell, width) for cell, width in zip(row[:3], widths, strict=True)]
+        out.write("  " + "  ".join([*padded, row[3]]))
+    totp_secrets(out, by_username)
+
+
+def totp_secrets(out, by_username: dict) -> None:
+    """Each demo staff account's TOTP secret, last, one line each: ``TOTP <username> <base32 secret>``.
+
+    Staff log in with password and a code (accounts.otp): add the secret to an authenticator app, or,
+    in the development setup, print the current code with ``bash scripts/manage.sh otp_code <username>``.
+    """
+    devices = {device.user_id: device for device in TOTPDevice.objects.filter(
+        user__in=list(by_username.values()), confirmed=True).order_by("pk")}
+    order = {row[0]: index for index, row in enumerate(STAFF)}
+    lines = sorted(((username, otp.totp_secret(devices[user.pk])) for username, user in by_username.items()
+                    if user.pk in devices), key=lambda line: order[line[0]])
+    if not lines:
+        return
+    out.write("工作人员登录须输入动态口令：把下列密钥（TOTP，SHA-1，30秒，6位）录入身份验证器App；"
+              "开发环境下也可运行 bash scripts/manage.sh otp_code <登录名> 取得当前口令。")
+    width = max(len(username) for username, _secret in lines)
+    for username, secret in lines:
+        out.write(f"TOTP {username:<{width}} {secret}")
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))

@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import IdType, Sex
 from accounts.validators import normalise_login_name
 
+PASSWORD_HELP = _("至少8位，包含大写字母、小写字母、数字、符号中的至少3类；不能使用姓名拼音、出生日期、"
+                  "证件号码片段、网站或单位名称、键盘序列（如qwer、1qaz）或常见密码。")
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
@@ -23,17 +26,23 @@ class RegistrationForm(forms.Form):
     id_type = forms.ChoiceField(label=_("证件类型"), choices=IdType.choices, initial=IdType.RESIDENT_ID)
     id_number = forms.CharField(label=_("证件号码"), max_length=30,
                                 widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
-    sex = forms.ChoiceField(label=_("性别"), choices=Sex.choices, widget=forms.RadioSelect)
-    birth_date = forms.DateField(label=_("出生日期"), widget=DateInput(),
+    # A resident ID carries both (R-COL-3): left empty, they are read from the number (accounts.services);
+    # static/js/register.js hides them for a resident ID. Other documents need them.
+    sex = forms.ChoiceField(label=_("性别"), choices=Sex.choices, widget=forms.RadioSelect, required=False,
+                            help_text=_("居民身份证（含港澳台居民居住证）可不填，按证件号码自动识别。"))
+    birth_date = forms.DateField(label=_("出生日期"), widget=DateInput(), required=False,
+                                 help_text=_("居民身份证（含港澳台居民居住证）可不填，按证件号码自动识别。"),
                                  error_messages={"invalid": _("请输入有效日期，如 1990-01-31。")})
     mobile = forms.CharField(label=_("手机号码"), max_length=11,
                              widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "tel"}))
     password = forms.CharField(label=_("登录密码"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                               help_text=_("至少8位，包含大写字母、小写字母、数字、符号中的至少3类。"))
+                               help_text=PASSWORD_HELP)
     password2 = forms.CharField(label=_("确认密码"), strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    agree = forms.BooleanField(label=_("我已阅读并同意《用户服务协议》和《个人信息保护声明》"),
+    # templates/accounts/register.html draws this label with links to both texts (accounts:agreement, accounts:privacy)
+    agree = forms.BooleanField(label=_("我已阅读并同意《用户服务协议》和《个人信息保护声明》，"
+                                       "同意为办理会计人员管理事项处理本人身份证件信息等敏感个人信息"),
                                error_messages={"required": _("请阅读并同意用户服务协议和个人信息保护声明。")})
 
     def clean(self):
@@ -64,7 +73,7 @@ class NewPasswordForm(forms.Form):
 
     new_password = forms.CharField(label=_("新密码"), strip=False,
                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                                   help_text=_("至少8位，包含大写字母、小写字母、数字、符号中的至少3类。"))
+                                   help_text=PASSWORD_HELP)
     new_password2 = forms.CharField(label=_("确认新密码"), strip=False,
                                     widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 

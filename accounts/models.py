@@ -69,10 +69,18 @@ class Role(models.TextChoices):
     INSTITUTION = "institution", _("继续教育培训机构")
     EMPLOYER = "employer", _("用人单位管理员")
     EXCHANGE_CLIENT = "exchange_client", _("全国平台接口客户端")
+    # 三权分立 (等保 8.1.4.2 d, 8.1.5): three administrators, one role each, none of them a reviewer.
+    SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
+    AUDIT_ADMIN = "audit_admin", _("审计管理员")
 
 
 REVIEWER_ROLES = {Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_STAFF}
 REGION_SCOPED_ROLES = REVIEWER_ROLES | {Role.INSTITUTION, Role.EMPLOYER}
+ADMIN_ROLES = {Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
+# Every account a person at a bureau, an institution, an employer or the admin site uses: a password
+# alone opens none of them (the second factor, accounts.otp; docs/security.md item 16).
+STAFF_ROLES = REGION_SCOPED_ROLES | ADMIN_ROLES
 # The level of region each staff role must be scoped to.
 ROLE_REGION_LEVEL = {
     Role.COUNTY_REVIEWER: {Region.Level.COUNTY},
@@ -80,6 +88,9 @@ ROLE_REGION_LEVEL = {
     Role.PROVINCE_STAFF: {Region.Level.PROVINCE},
     Role.INSTITUTION: {Region.Level.PROVINCE, Region.Level.CITY, Region.Level.COUNTY},
     Role.EMPLOYER: {Region.Level.PROVINCE, Region.Level.CITY, Region.Level.COUNTY},
+    Role.SYSTEM_ADMIN: {Region.Level.PROVINCE},
+    Role.SECURITY_ADMIN: {Region.Level.PROVINCE},
+    Role.AUDIT_ADMIN: {Region.Level.PROVINCE},
 }
 
 
@@ -107,9 +118,14 @@ class UserManager(BaseUserManager):
         return user
 
     def create_superuser(self, username, password=None, **fields):
+        """``createsuperuser`` makes the first security administrator, never an all-powerful account.
+
+        Under 三权分立 no account holds every right (``is_superuser`` is always false, a constraint):
+        the security administrator then creates the system and audit administrators (create_staff).
+        """
+        fields.pop("is_superuser", None)
         fields.setdefault("is_staff", True)
-        fields.setdefault("is_superuser", True)
-        fields.setdefault("role", Role.PROVINCE_STAFF)
+        fields.setdefault("role", Role.SECURITY_ADMIN)
         fields.setdefault("region_id", "140000")
         return self.create_user(username, password, **fields)
 
@@ -132,6 +148,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("启用"), default=True)
     is_staff = models.BooleanField(_("可登录管理后台"), default=False)
     date_joined = models.DateTimeField(_("注册时间"), default=timezone.now)
+    # Logout and a password change end the user's other sessions at their next request, whatever the
+    # session backend (kjzx.middleware.SessionLimitsMiddleware compares each session's start with this).
+    sessions_valid_after = models.DateTimeField(_("会话失效时间"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -151,10 +170,29 @@ class User(AbstractBaseUser, PermissionsMixin):
                                    | Q(region__isnull=False), name="user_staff_has_region"),
             models.CheckConstraint(condition=Q(id_number="") | Q(id_number__regex=r"^[0-9A-Z]{5,30}$"),
                                    name="user_id_number_format"),
+            # 三权分立: rights come from the one role (accounts.backends.RoleBackend), never from a superuser
+            # flag that would hold them all.
+            models.CheckConstraint(condition=Q(is_superuser=False), name="user_no_superuser"),
         ]
 
     def __str__(self):
-        return f"{self.name}（{self.username}）" if self.name else self.username
+        # An accountant logs in with the ID number: shown masked wherever a user is named (admin, lists).
+        return f"{self.name}（{self.display_username}）" if self.name else self.display_username
+
+    @property
+    def display_username(self) -> str:
+        """The login name as pages and the admin show it: an accountant's (their ID number) masked."""
+        return mask_id_number(self.id_number) if self.role == Role.ACCOUNTANT else self.username
+
+    @property
+    def is_admin(self) -> bool:
+        """One of the three administrators of the admin site (三权分立)."""
+        return self.role in ADMIN_ROLES
+
+    @property
+    def is_staff_role(self) -> bool:
+        """Staff of any kind: the second factor is mandatory (accounts.otp)."""
+        return self.role in STAFF_ROLES
 
     @property
     def is_accountant(self) -> bool:
@@ -199,3 +237,21 @@ class SmsCode(models.Model):
 
     def __str__(self):
         return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class StaffAccount(User):
+    """Staff accounts in the admin (工作人员账号): everyone who is not an accountant (security admin)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("工作人员账号")
+        verbose_name_plural = _("工作人员账号")
+
+
+class AccountantAccount(User):
+    """Accountants' accounts in the admin (会计人员账号), listed apart and masked: their user name is the ID."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("会计人员账号")
+        verbose_name_plural = _("会计人员账号")

@@ -62,7 +62,16 @@ def get_scoped_or_404(qs: QuerySet, user, *, region_field: str = "jurisdiction",
     try:
         return scope_queryset(qs, user, region_field=region_field, owner_field=owner_field).get(**lookup)
     except qs.model.DoesNotExist:
-        raise Http404 from None
+        raise not_found(qs, **lookup) from None
+
+
+def not_found(qs: QuerySet, **lookup) -> Http404:
+    """The 404 for a lookup outside the caller's scope; if ``qs`` (unscoped) holds the object, the audit
+    row ``scope.not_found`` says so (issue 11) — the answer is the same 404 either way."""
+    from kjzx.audit import note_out_of_scope
+
+    note_out_of_scope(qs, lookup)
+    return Http404()
 
 
 def can_act_in(user, region: Region | None) -> bool:

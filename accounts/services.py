@@ -1,14 +1,15 @@
 """Every write on accounts: registration, staff accounts, password reset, exchange tokens.
 
 Registration (R-COL-2, R-COL-3): real name, ID type and number, sex, birth date, mobile and a
-password. The ID number becomes the username; a resident ID must pass GB 11643 and agree with
-the birth date and sex entered; one ID registers once.
+password. The ID number becomes the username; a resident ID must pass GB 11643, and its number gives
+the birth date and sex when they are not entered (those entered must agree with it); one ID
+registers once.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -18,13 +19,26 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
-from accounts.models import ROLE_REGION_LEVEL, IdType, Region, Role, Sex, SmsCode, User
-from accounts.validators import normalise_id_number, normalise_login_name, parse_resident_id, validate_mobile
+from accounts.models import ADMIN_ROLES, ROLE_REGION_LEVEL, IdType, Region, Role, Sex, SmsCode, User
+from accounts.validators import (
+    id_disagreements,
+    normalise_id_number,
+    normalise_login_name,
+    parse_resident_id,
+    validate_mobile,
+)
 from kjzx.api import DomainError
-from kjzx.audit import record_event
+from kjzx.audit import record_event, register_event_labels
 from kjzx.sms import send_sms
+
+register_event_labels({
+    "account.register_duplicate": "重复注册被拒绝",
+    "account.token_issued": "登录（获取接口令牌）",
+    "account.token_revoked": "退出登录（注销接口令牌）",
+    "account.session_ended": "会话结束",
+})
 
 DUPLICATE_ID_MESSAGE = gettext_lazy("该证件号码已注册，请直接登录；如忘记密码，请使用“找回密码”。")
 
@@ -45,41 +59,59 @@ def registration_check(*, id_type: str, id_number: str, name: str, sex: str, bir
             number = normalise_id_number(id_type, id_number)
         except ValidationError as exc:
             _add(errors, "id_number", exc.messages[0])
-    if id_type == IdType.RESIDENT_ID and number:
-        parsed = parse_resident_id(number)
-        if birth_date and parsed.birth_date != birth_date:
-            _add(errors, "birth_date", _("出生日期与身份证号码中的出生日期不一致。"))
-        if sex in Sex.values and parsed.sex != sex:
-            _add(errors, "sex", _("性别与身份证号码（第17位）不一致。"))
+    if number:
+        for field, message in id_disagreements(id_type, number, birth_date=birth_date, sex=sex).items():
+            _add(errors, field, message)
     if number and User.objects.filter(id_type=id_type, id_number=number).exists():
         _add(errors, "id_number", str(DUPLICATE_ID_MESSAGE))
     name = (name or "").strip()
     if not name or len(name) > 50:
         _add(errors, "name", _("请输入与证件一致的真实姓名（不超过50个字）。"))
-    if sex not in Sex.values:
+    resident = id_type == IdType.RESIDENT_ID  # its number carries both (a wrong number is said above)
+    if sex not in Sex.values and not resident:
         _add(errors, "sex", _("请选择性别。"))
-    if birth_date is None:
+    if birth_date is None and not resident:
         _add(errors, "birth_date", _("请输入出生日期。"))
-    elif birth_date > timezone.localdate():
+    elif birth_date is not None and birth_date > timezone.localdate():
         _add(errors, "birth_date", _("出生日期不能晚于今天。"))
     try:
         validate_mobile(mobile)
     except ValidationError as exc:
         _add(errors, "mobile", exc.messages[0])
     try:
-        validate_password(password or "", User(username=number, name=name, mobile=mobile))
+        validate_password(password or "", User(username=number, name=name, mobile=mobile, id_type=id_type,
+                                                id_number=number, birth_date=birth_date))
     except ValidationError as exc:
         for message in exc.messages:
             _add(errors, "password", message)
     return errors, number
 
 
-@transaction.atomic
-def account_register(*, id_type: str, id_number: str, name: str, sex: str, birth_date: date | None,
+def from_resident_id(id_type: str, id_number: str, *, sex: str, birth_date: date | None) -> tuple[str, date | None]:
+    """(sex, birth date) of a registration: what a resident ID number carries fills what was not given
+    (R-COL-3; issue 12). Given ones stay, and registration_check compares them with the number."""
+    if id_type != IdType.RESIDENT_ID or (sex and birth_date):
+        return sex, birth_date
+    try:
+        parsed = parse_resident_id(normalise_id_number(id_type, id_number))
+    except ValidationError:
+        return sex, birth_date  # registration_check says what is wrong with the number
+    return sex or parsed.sex, birth_date or parsed.birth_date
+
+
+def account_register(*, id_type: str, id_number: str, name: str, sex: str = "", birth_date: date | None = None,
                      mobile: str, password: str, ip: str | None = None) -> User:
-    """Register an accountant (注册); raises DomainError with every wrong field."""
+    """Register an accountant (注册); raises DomainError with every wrong field.
+
+    "Already registered" is said plainly (the accountant must learn to log in or reset instead), so
+    the doors throttle registration per address (kjzx.http.RegistrationThrottle) and each such
+    refusal is an audit row on the registered account, with the address it came from.
+    """
+    sex, birth_date = from_resident_id(id_type, id_number, sex=sex or "", birth_date=birth_date)
     errors, number = registration_check(id_type=id_type, id_number=id_number, name=name, sex=sex,
                                         birth_date=birth_date, mobile=mobile, password=password)
+    if str(DUPLICATE_ID_MESSAGE) in errors.get("id_number", []):
+        _register_duplicate_audit(id_type, number, ip)
     if errors:
         raise DomainError(errors)
     try:
@@ -88,16 +120,26 @@ def account_register(*, id_type: str, id_number: str, name: str, sex: str, birth
                 username=number, password=password, role=Role.ACCOUNTANT, name=name.strip(),
                 id_type=id_type, id_number=number, sex=sex, birth_date=birth_date, mobile=mobile,
             )
+            record_event(user, "account.registered", by=user, ip=ip)
     except IntegrityError:  # two registrations of one ID at the same moment
+        _register_duplicate_audit(id_type, number, ip)
         raise DomainError({"id_number": [str(DUPLICATE_ID_MESSAGE)]}) from None
-    record_event(user, "account.registered", by=user, ip=ip)
     return user
+
+
+def _register_duplicate_audit(id_type: str, number: str, ip: str | None) -> None:
+    existing = User.objects.filter(id_type=id_type, id_number=number).first()
+    if existing is not None:
+        record_event(existing, "account.register_duplicate", ip=ip)
 
 
 @transaction.atomic
 def staff_create(*, role: str, region_code: str, username: str, password: str, name: str = "",
                  organisation: str = "", by: User | None = None) -> User:
-    """Create a staff account scoped to a region (API.md §3, create_staff)."""
+    """Create a staff account scoped to a region, with its TOTP device (API.md §3, create_staff).
+
+    The three administrators (三权分立) are created the same way, at the province (140000).
+    """
     errors: dict[str, list[str]] = {}
     if role not in ROLE_REGION_LEVEL:
         _add(errors, "role", _("角色应为：%(roles)s。") % {"roles": ", ".join(sorted(ROLE_REGION_LEVEL))})
@@ -117,7 +159,12 @@ def staff_create(*, role: str, region_code: str, username: str, password: str, n
     if errors:
         raise DomainError(errors)
     user = User.objects.create_user(username=username, password=password, role=role, region=region,
-                                    name=name or username, organisation=organisation)
+                                    name=name or username, organisation=organisation,
+                                    is_staff=role in ADMIN_ROLES)
+    # Staff log in with a second factor from the first day: the command prints this device's secret once.
+    from accounts.otp import totp_create
+
+    totp_create(user, confirmed=True)
     record_event(user, "account.staff_created", by=by, extra={"role": role, "region": region_code})
     return user
 
@@ -128,9 +175,48 @@ def exchange_token_create(*, name: str, by: User | None = None) -> str:
     if not name or User.objects.filter(username=name).exists():
         raise DomainError({"name": [_("客户端名称 %(name)r 为空或已被使用。") % {"name": name}]})
     client = User.objects.create_user(username=name, password=None, role=Role.EXCHANGE_CLIENT, name=name)
-    token = Token.objects.create(user=client)
+    # A machine credential: stored as a digest like every token, without an expiry; rotated by issuing
+    # a new client and deactivating the old one (docs/security.md, "API tokens").
+    token = AuthToken.objects.create(user=client, expiry=None)[1]
     record_event(client, "account.token_created", by=by)
-    return token.key
+    return token
+
+
+API_TOKENS_KEPT = 10  # live tokens per person: ten devices or scripts at once
+
+
+@transaction.atomic
+def api_token_issue(*, user: User, ip: str | None = None) -> tuple[str, AuthToken]:
+    """A person's API token after a correct password (API.md §1): hashed, valid REST_KNOX["TOKEN_TTL"].
+
+    The second factor (API.md "Staff second factor") is checked by the caller before this is called.
+    """
+    AuthToken.objects.filter(user=user, expiry__lte=timezone.now()).delete()  # the dead ones go
+    instance, token = AuthToken.objects.create(user=user)
+    # Each authentication walks the user's tokens (knox): the oldest beyond a handful are dropped.
+    surplus = AuthToken.objects.filter(user=user).order_by("-created").values_list("pk", flat=True)[API_TOKENS_KEPT:]
+    AuthToken.objects.filter(pk__in=list(surplus)).delete()
+    record_event(user, "account.token_issued", by=user, ip=ip)
+    return token, instance
+
+
+@transaction.atomic
+def api_token_revoke(*, token: AuthToken, ip: str | None = None) -> None:
+    """退出登录 through the API: this token stops working at once."""
+    user = token.user
+    AuthToken.objects.filter(pk=token.pk).delete()
+    record_event(user, "account.token_revoked", by=user, ip=ip)
+
+
+def sessions_end_all(user: User, *, at=None) -> datetime:
+    """Every session of ``user`` begun before ``at`` (now) ends at its next request (logout, password).
+
+    Returns the moment, so that the session that asked can stay valid from it (a password change).
+    """
+    at = at or timezone.now()
+    User.objects.filter(pk=user.pk).update(sessions_valid_after=at)
+    user.sessions_valid_after = at
+    return at
 
 
 def _reset_user(id_number: str, mobile: str) -> User | None:
@@ -195,6 +281,9 @@ def _set_password(user: User, new_password: str) -> None:
         raise DomainError({"new_password": exc.messages}) from None
     user.set_password(new_password)
     user.save(update_fields=["password"])
+    # A new password ends everything the old one opened: the other sessions and every API token.
+    sessions_end_all(user)
+    AuthToken.objects.filter(user=user).delete()
 
 
 @transaction.atomic

@@ -54,6 +54,24 @@ def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
     return ResidentId(number=number, birth_date=born, sex=sex)
 
 
+def id_disagreements(id_type: str, number: str, *, birth_date: date | None, sex: str | None) -> dict[str, str]:
+    """What the birth date and sex given say against a resident ID number (R-COL-3): field → message.
+
+    The one check behind every door that takes both (registration, the exchange's person records).
+    Only a resident ID carries them; a value not given (or not a sex code) is not compared.
+    ``number`` must already be valid (:func:`normalise_id_number`).
+    """
+    if id_type != "resident_id":
+        return {}
+    parsed = parse_resident_id(number)
+    found = {}
+    if birth_date and parsed.birth_date != birth_date:
+        found["birth_date"] = _("出生日期与身份证号码中的出生日期不一致。")
+    if sex in ("M", "F") and parsed.sex != sex:
+        found["sex"] = _("性别与身份证号码（第17位）不一致。")
+    return found
+
+
 # Other documents: format checks only (the issuing authorities publish no check digit).
 OTHER_ID_FORMATS = {
     "hk_mo_permit": (r"[HM]\d{8}", "港澳居民来往内地通行证号码应为H或M开头加8位数字。"),

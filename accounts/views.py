@@ -17,9 +17,14 @@ from accounts.forms import (
     RegistrationForm,
     apply_domain_errors,
 )
+from accounts.otp import otp_required
 from accounts.validators import normalise_login_name
+from accounts.views_otp import login_pending_start
 from kjzx.api import DomainError
-from kjzx.http import client_ip
+from kjzx.http import RegistrationThrottle, client_ip
+from kjzx.middleware import session_renew
+
+REGISTRATION_THROTTLED = _("注册请求过于频繁，请稍后再试。如已注册，请直接登录或使用“找回密码”。")
 
 
 @require_http_methods(["GET", "POST"])
@@ -28,18 +33,22 @@ def register(request):
     if request.user.is_authenticated:
         return redirect("accounts:home")
     form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and not RegistrationThrottle().allow_request(request, None):
+        form.is_valid()  # what was typed stays in the form
+        form.add_error(None, REGISTRATION_THROTTLED)
+        return render(request, "accounts/register.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             user = services.account_register(
-                id_type=data["id_type"], id_number=data["id_number"], name=data["name"], sex=data["sex"],
-                birth_date=data["birth_date"], mobile=data["mobile"], password=data["password"],
+                id_type=data["id_type"], id_number=data["id_number"], name=data["name"], sex=data.get("sex") or "",
+                birth_date=data.get("birth_date"), mobile=data["mobile"], password=data["password"],
                 ip=client_ip(request),
             )
         except DomainError as exc:
             apply_domain_errors(form, exc.errors)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.RoleBackend")
             messages.success(request, _("注册成功。请先完成“我的信息—信息采集”。"))
             return redirect("accounts:home")
     return render(request, "accounts/register.html", {"form": form})
@@ -49,6 +58,13 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        """Staff (and accountants who bound a device) give the code before anyone is logged in."""
+        user = form.get_user()
+        if otp_required(user):
+            return login_pending_start(self.request, user, next_url=self.get_success_url())
+        return super().form_valid(form)
 
 
 @login_required
@@ -74,7 +90,8 @@ def password_change(request):
             apply_domain_errors(form, exc.errors)
         else:
             update_session_auth_hash(request, user)
-            messages.success(request, _("密码已修改。"))
+            session_renew(request, at=user.sessions_valid_after)  # this session stays; the others have ended
+            messages.success(request, _("密码已修改，其他设备上的登录已退出。"))
             return redirect("accounts:home")
     return render(request, "accounts/password_change.html", {"form": form})
 

@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from knox.models import AuthToken
 
 from accounts.models import Role, User
 from kjzx.models import Notice
@@ -56,11 +57,14 @@ def test_create_staff_refuses_an_unknown_role():
 
 
 def test_exchange_token_is_printed_once_and_authenticates(api_client):
+    """The platform's token is long-lived but stored only as a digest (security issue, "API tokens")."""
     out = run("create_exchange_token", "national-platform")
     token = out.strip().splitlines()[-1]
-    assert len(token) == 40
+    assert len(token) == 64
     client = User.objects.get(username="national-platform")
     assert client.role == Role.EXCHANGE_CLIENT and not client.has_usable_password()
+    stored = AuthToken.objects.get(user=client)
+    assert stored.expiry is None and token not in (stored.digest, stored.token_key)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api_client.get("/api/v1/me/").json()["role"] == "exchange_client"
     with pytest.raises(CommandError, match="已被使用"):

@@ -17,8 +17,8 @@ GOOD_ID = "140581198512310022"  # female, born 1985-12-31
 def form_data(**overrides):
     data = {
         "name": "刘敏", "id_type": "resident_id", "id_number": GOOD_ID, "sex": "F",
-        "birth_date": "1985-12-31", "mobile": "13812345678", "password": "Abc@12345",
-        "password2": "Abc@12345", "agree": "on",
+        "birth_date": "1985-12-31", "mobile": "13812345678", "password": "Hq7#vTz2mK",
+        "password2": "Hq7#vTz2mK", "agree": "on",
     }
     data.update(overrides)
     return data
