@@ -9,11 +9,15 @@ from records.models import Archive, Attachment, ChangeRequest, CollectionApplica
 
 @admin.register(Archive)
 class ArchiveAdmin(ReadOnlyAdmin):
+    """Read only, the ID number masked in the list, the search (not echoed) and the detail (item 46)."""
+
     list_display = ["name", "masked_id_number", "jurisdiction", "status", "collected_at"]
     list_filter = ["status"]
     search_fields = ["=id_number", "=name"]
+    search_help_text = "按完整证件号码或姓名精确查找（证件号码脱敏显示）。"
     list_select_related = ["jurisdiction__parent"]
-    exclude = ["attachments"]
+    exclude = ["attachments", "id_number"]  # the whole number only through the workbench's audited reveal
+    readonly_fields = ["masked_id_number"]
 
 
 @admin.register(CollectionApplication, ChangeRequest)

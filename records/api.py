@@ -3,7 +3,9 @@
 - ``/me/archive/`` (GET, PATCH) and ``/me/archive/history/``: the accountant's own archive, in the
   flat person-record shape of API.md §2; PATCH maps it onto :func:`records.services.archive_update`'s
   sections, so every error comes back keyed as the rules name it (``contact.mobile``,
-  ``education[0].school``…), and a collected archive answers 409 (R-COL-2, R-CHG-2).
+  ``education[0].school``…), and a collected archive answers 409 (R-COL-2, R-CHG-2). API.md's errors
+  are 400 with the fields, so PATCH stays all or nothing; ``?partial=true`` asks for the draft save
+  the pages do (issue 12: every well-formed value saved, 200 with ``"unsaved"`` naming the rest).
 - ``/attachments/`` (POST multipart), ``/attachments/{id}/`` and ``/attachments/{id}/file/``: scans,
   checked by :mod:`records.uploads` (413 too big, 415 wrong content), read through
   :func:`records.selectors.attachment_get` (owner, or a reviewer of what holds it; else 404).
@@ -19,7 +21,13 @@ from __future__ import annotations
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
@@ -29,7 +37,6 @@ from rest_framework.views import APIView
 
 from accounts.models import IdType, Role, Sex
 from accounts.permissions import IsAccountant
-from kjzx.api import DomainError
 from kjzx.http import client_ip
 from kjzx.parsers import JSONParser
 from kjzx.workflow_api import (
@@ -64,6 +71,7 @@ from records.models import (
 from records.privacy import REASON_MAX, REASON_MIN, REASON_SUGGESTIONS, archive_reveal_id_number
 from records.services import (
     archive_data,
+    archive_draft_save,
     archive_for_person,
     archive_is_editable,
     archive_update,
@@ -132,6 +140,15 @@ class ArchiveSerializer(serializers.Serializer):
         return archive_is_editable(archive)
 
 
+class DraftArchiveSerializer(ArchiveSerializer):
+    """The archive after a draft save (``PATCH ?partial=true``), with what was not saved and why."""
+
+    unsaved = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), read_only=True,
+        help_text="未保存的字段及原因，键名同 400 应答（如 contact.email、education[0].graduated_on）；"
+                  "全部保存时为空对象")
+
+
 class MaskedArchiveSerializer(ArchiveSerializer):
     """The archive as a workflow object carries it: the same shape, the ID number masked (security item 46)."""
 
@@ -155,9 +172,17 @@ def archive_input(body: dict) -> dict:
         if key in body:
             data.setdefault(section, {})[field] = body[key]
     data.update({key: body[key] for key in PASSED_AS_IS if key in body})
-    if "pledge_accepted" in data and not isinstance(data["pledge_accepted"], bool):
-        raise DomainError({"pledge_accepted": ["请填写 true（确认承诺书）或 false。"]})
-    return data
+    return data  # the services judge every value, pledge_accepted's type too
+
+
+PARTIAL = OpenApiParameter(
+    "partial", bool, default=False,
+    description="true：按草稿保存，格式正确的字段都保存，格式不对的不保存并在 unsaved 中说明，应答 200"
+                "（页面“保存草稿”的做法）；不给或 false：任一字段有误即 400，什么都不保存。")
+
+
+def wants_partial(request) -> bool:
+    return str(request.query_params.get("partial", "")).lower() in ("1", "true", "yes")
 
 
 class ArchiveMeView(APIView):
@@ -171,15 +196,20 @@ class ArchiveMeView(APIView):
         return Response(ArchiveSerializer(archive_for_person(request.user)).data)
 
     @extend_schema(
-        summary="保存信息采集", request=ArchiveSerializer,
+        summary="保存信息采集", request=ArchiveSerializer, parameters=[PARTIAL],
         description="只在档案为草稿或被退回时可改（否则 409，采集完成后请办理档案变更）。只需提交要改的字段；"
                     "education、qualifications 整体替换，employer 按字段合并。错误按规则的字段名返回，"
-                    "如 contact.mobile、education[0].school。",
-        responses={200: ArchiveSerializer, **errors(400, 401, 403, 409, 415)})
+                    "如 contact.mobile、education[0].school。默认任一字段有误即 400、不保存；"
+                    "?partial=true 时按草稿保存：格式正确的都保存，格式不对的字段保持原值（学历、资格条目中的"
+                    "该项留空），不存在的附件编号略去，应答 200，unsaved 列出未保存的字段及原因。"
+                    "提交审核（collections 的 submit）仍检查全部必填项。",
+        responses={200: DraftArchiveSerializer, **errors(400, 401, 403, 409, 415)})
     def patch(self, request):
-        archive = archive_update(archive=archive_for_person(request.user), by=request.user,
-                                 data=archive_input(request_object(request)))
-        return Response(ArchiveSerializer(archive).data)
+        archive, data = archive_for_person(request.user), archive_input(request_object(request))
+        if not wants_partial(request):
+            return Response(ArchiveSerializer(archive_update(archive=archive, by=request.user, data=data)).data)
+        archive, unsaved = archive_draft_save(archive=archive, by=request.user, data=data)
+        return Response({**ArchiveSerializer(archive).data, "unsaved": unsaved})
 
 
 class ArchiveChangeSerializer(serializers.Serializer):
@@ -216,6 +246,11 @@ class AttachmentSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
 
 
+class AttachmentUploadedSerializer(AttachmentSerializer):
+    reused = serializers.BooleanField(
+        default=False, help_text="true：本人已上传过同一类别的同一文件（SHA-256 相同），未另存一份，返回的是原附件")
+
+
 class AttachmentUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=AttachmentKind.choices)
     file = serializers.FileField(help_text="PDF、JPG 或 PNG（按内容识别），不超过上传大小上限")
@@ -228,11 +263,13 @@ class AttachmentUploadView(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(summary="上传附件", request={"multipart/form-data": AttachmentUploadSerializer},
-                   responses={201: AttachmentSerializer, **errors(400, 401, 403, 413, 415)})
+                   description="同一人以同一类别再次上传同一文件（按 SHA-256 识别）时不另存，"
+                               "应答原附件，reused 为 true。",
+                   responses={201: AttachmentUploadedSerializer, **errors(400, 401, 403, 413, 415)})
     def post(self, request):
         attachment = attachment_create(owner=request.user, kind=request.data.get("kind", ""),
                                        upload=request.FILES.get("file"))
-        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+        return Response(AttachmentUploadedSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
 class AttachmentDetailView(APIView):

@@ -2,10 +2,15 @@
 
 Each person's story is walked through the real services (archive_update, collection_open,
 change_open, workflow_transition), so histories, notifications and due dates are what a real
-portal would have; then a few stories are moved back in time with queryset updates, so that the
+portal would have; then the stories are moved back in time with queryset updates, so that the
 queues show overdue and due-soon work, and the deadline sweeps (kjzx.deadlines) run once so the
 reviewers' inboxes have their reminders. Safe to load twice: a person who already has an archive
 is left as they are (whatever a demo user did since stays).
+
+Any day of the year: a story's "N working days ago" counts back from the last working day up to
+today (:func:`demo_working_day`), so on a weekend or a holiday the queues look as they did at the
+end of the last working day (a step due "next working day" is still due soon, R-DL-2), and every
+submission and decision of the demo happened on a working day.
 
 Bureaus: 城区 140502 (chengqu1, chengqu2), 沁水 140521 (qinshui1, qinshui2), 小店 140105
 (xiaodian1, xiaodian2), 晋城市直 140500 (jincheng, jincheng2), 省直 140000 (sheng, sheng2). First and
@@ -28,10 +33,11 @@ from PIL import Image, ImageDraw
 from accounts.demo import ACCOUNTANTS, DEMO_PASSWORD, demo_id_number
 from accounts.models import Role, User
 from accounts.validators import uscc_check_char
+from kjzx.audit import events_shift
 from kjzx.deadlines import due_steps_remind, overdue_steps_escalate
 from kjzx.models import AuditEvent, Notification
-from kjzx.workdays import is_working_day, working_days_after
-from kjzx.workflow import WorkflowModel, step_working_days, workflow_transition
+from kjzx.workdays import is_working_day, working_day_set
+from kjzx.workflow import STEP_FIELDS, WorkflowModel, workflow_transition
 from records.models import Archive, Attachment, ChangeRequest, CollectionApplication
 from records.services import archive_data, archive_for_person, archive_update, change_open, collection_open
 from records.uploads import attachment_create
@@ -120,7 +126,7 @@ LOGIN_STATES = {
     "张伟": "尚未建档：可从头体验“我的信息—信息采集”",
     "王芳": "信息采集已退回（身份证件不清晰）：修改后重新提交",
     "李强": "已采集；档案变更（联系方式）待沁水县审核",
-    "刘敏": "信息采集待初审（城区，明天到期）",
+    "刘敏": "信息采集待初审（城区，下一个工作日到期）",
     "陈杰": "已采集；档案变更（工作单位）被退回：修改后重新提交",
     "杨丽": "已采集，变更已办结：可发起新的档案变更",
 }
@@ -323,11 +329,34 @@ def _walk_change(story: Story, user: User) -> ChangeRequest | None:
 
 # --- moving a story back in time (demo only: a real history is never rewritten) -----------------
 
-def _working_days_before(day: dt.date, n: int) -> dt.date:
-    while n:
+def _last_working_day(day: dt.date) -> dt.date:
+    """``day`` if it is a working day, else the last working day before it (R-DL-1)."""
+    while not is_working_day(day):
         day -= dt.timedelta(days=1)
-        n -= is_working_day(day)
     return day
+
+
+def demo_working_day(n: int) -> dt.date:
+    """The working day ``n`` working days before the last working day up to today (``n == 0``: that day).
+
+    The demo's clock: on a Saturday "submitted 4 working days ago" is 4 before Friday, so a 5-day
+    step falls due on Monday, the next working day, exactly as it would on a weekday; counted from
+    the Saturday it would fall due on Tuesday and nothing in the queue would be due soon.
+    """
+    today, span = timezone.localdate(), 2 * n + 30  # covers a Spring Festival; doubled if not
+    while True:
+        working = sorted(working_day_set(today - dt.timedelta(days=span), today), reverse=True)
+        if len(working) > n:
+            return working[n]
+        span *= 2
+
+
+def demo_moment(day: dt.date, minute: int) -> dt.datetime:
+    """A time on ``day`` in office hours (9:00–10:59); on today before that, a few minutes ago, but today."""
+    moment = timezone.make_aware(dt.datetime.combine(day, dt.time(9 + minute // 60 % 2, minute % 60)))
+    now = timezone.now()
+    start_of_today = timezone.make_aware(dt.datetime.combine(timezone.localdate(now), dt.time.min))
+    return min(moment, max(now - dt.timedelta(minutes=5), start_of_today))
 
 
 def _backdate(objects: list, delta: dt.timedelta) -> None:
@@ -336,8 +365,8 @@ def _backdate(objects: list, delta: dt.timedelta) -> None:
         model = type(obj)
         fields = [f.name for f in model._meta.concrete_fields if f.get_internal_type() == "DateTimeField"]
         model.objects.filter(pk=obj.pk).update(**{name: F(name) - delta for name in fields})
-        AuditEvent.objects.filter(target_type=ContentType.objects.get_for_model(model),
-                                  target_id=str(obj.pk)).update(at=F("at") - delta)
+        events_shift(AuditEvent.objects.filter(target_type=ContentType.objects.get_for_model(model),
+                                               target_id=str(obj.pk)), -delta)
         if isinstance(obj, WorkflowModel):
             Notification.objects.filter(user_id=obj.applicant_id, title__contains=obj.number).update(
                 created_at=F("created_at") - delta)
@@ -345,30 +374,30 @@ def _backdate(objects: list, delta: dt.timedelta) -> None:
 
 def _set_due_date(obj: WorkflowModel, key: str) -> None:
     obj.refresh_from_db()
-    if obj.in_review:
-        due = working_days_after(timezone.localdate(obj.submitted_at), step_working_days(key))
-        type(obj).objects.filter(pk=obj.pk).update(due_date=due)
+    if obj.in_review:  # the step began on the (moved) submission day (R-DL-1)
+        obj.step_begin(key, timezone.localdate(obj.submitted_at))
+        type(obj).objects.filter(pk=obj.pk).update(**{name: getattr(obj, name) for name in STEP_FIELDS})
 
 
 def _move_back(story: Story, user: User, collection, change) -> None:
     """The open step was submitted ``working_days_ago``; the collection before a change ~2 months ago."""
     now = timezone.now()
-    ago = _working_days_before(timezone.localdate(), story.working_days_ago)
-    open_start = timezone.make_aware(dt.datetime.combine(ago, dt.time(9, 30 + story.sequence % 29)))
-    open_start = min(open_start, now - dt.timedelta(minutes=5))
+    ago = demo_working_day(story.working_days_ago)
+    open_start = demo_moment(ago, 30 + story.sequence % 29)
     archive = Archive.objects.get(person=user)
     files = list(Attachment.objects.filter(owner=user))
     if change is None:
         _backdate([collection, archive, *files], now - open_start)
         _set_due_date(collection, "collection.review")
         return
-    collected_on = ago - dt.timedelta(days=60 + story.sequence % 30)
-    collected = timezone.make_aware(dt.datetime.combine(collected_on, dt.time(10, story.sequence % 50)))
+    collected_on = _last_working_day(ago - dt.timedelta(days=60 + story.sequence % 30))
+    collected = demo_moment(collected_on, 60 + story.sequence % 50)
     _backdate([collection, archive, *[a for a in files if a.kind != "evidence"]], now - collected)
     _backdate([change, *[a for a in files if a.kind == "evidence"]], now - open_start)
     # the change's effect on the archive happened with the change, not with the collection
-    AuditEvent.objects.filter(target_type=ContentType.objects.get_for_model(Archive), target_id=str(archive.pk),
-                              event_type="archive.changed").update(at=F("at") + (open_start - collected))
+    events_shift(AuditEvent.objects.filter(target_type=ContentType.objects.get_for_model(Archive),
+                                           target_id=str(archive.pk), event_type="archive.changed"),
+                 open_start - collected)
     _set_due_date(change, "change.review")
 
 
@@ -396,8 +425,8 @@ def _play(story: Story, user: User) -> None:
         return  # loaded before (or the person's own journey): leave it as it is
     collection = _walk_collection(story, user)
     change = _walk_change(story, user)
-    if story.working_days_ago or change is not None or story.collection == "approved":
-        _move_back(story, user, collection, change)
+    if story.working_days_ago or change is not None or story.collection in ("approved", "returned"):
+        _move_back(story, user, collection, change)  # a bureau's decision is dated on a working day
 
 
 def load(out) -> None:

@@ -8,7 +8,7 @@ the answer back beside the fields it names; :func:`error_summary` lists them all
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -26,6 +26,7 @@ from records.models import (
     StudyMode,
     UnitType,
 )
+from records.rules import ERROR_KEY_RE, REQUIRED_FIELDS
 
 ETHNIC_GROUPS = (
     "汉族 蒙古族 回族 藏族 维吾尔族 苗族 彝族 壮族 布依族 朝鲜族 满族 侗族 瑶族 白族 土家族 哈尼族 哈萨克族 傣族 黎族 "
@@ -36,7 +37,6 @@ ETHNIC_GROUPS = (
 
 SECTION_LABELS = {item.value: item.label for item in ChangeItem}
 LIST_SECTIONS = ("education", "qualifications")
-ERROR_KEY_RE = re.compile(r"^(?P<section>[a-z_]+)(?:\[(?P<index>\d+)\])?(?:\.(?P<field>[a-z_]+))?$")
 
 
 CHOOSE = _("请选择")
@@ -47,8 +47,10 @@ def _blank(choices, label=CHOOSE):
 
 
 def _text(label, max_length, **attrs) -> forms.CharField:
-    return forms.CharField(label=label, max_length=max_length, required=False,
-                           widget=forms.TextInput(attrs=attrs))
+    # No length check here: the rules check it and say so in the same answer as everything else (a
+    # draft saves what is well-formed, so a second, different message from Django would only confuse).
+    widget = forms.TextInput(attrs={"maxlength": max_length, **attrs})
+    return forms.CharField(label=label, required=False, widget=widget)
 
 
 def _date(label, help_text="") -> forms.CharField:
@@ -56,8 +58,32 @@ def _date(label, help_text="") -> forms.CharField:
     return forms.CharField(label=label, required=False, widget=DateInput(), help_text=help_text)
 
 
+class ChoiceInput(forms.ChoiceField):
+    """A select whose value the rules judge (records.rules), not Django: one message per problem."""
+
+    def valid_value(self, value):
+        return True
+
+
 def _select(label, choices, initial="") -> forms.ChoiceField:
-    return forms.ChoiceField(label=label, choices=_blank(choices), required=False, initial=initial)
+    return ChoiceInput(label=label, choices=_blank(choices), required=False, initial=initial)
+
+
+def mark_required(form: forms.Form, names) -> None:
+    """Mark the fields a submission needs (records.rules.REQUIRED_FIELDS): * beside the label and
+    ``aria-required``; no ``required`` attribute, since a draft may leave them empty."""
+    for name in names:
+        if name in form.fields:
+            form.fields[name].marked_required = True
+            form.fields[name].widget.attrs["aria-required"] = "true"
+
+
+UNSAVED_SUFFIX = _("未保存此项")
+
+
+def unsaved_message(message) -> str:
+    """A draft's message for a value it did not save: ``邮箱格式不正确（…），未保存此项。``."""
+    return f"{str(message).rstrip('。')}，{UNSAVED_SUFFIX}。"
 
 
 # --- the archive's sections (records.rules.SECTIONS) -------------------------------------------
@@ -67,6 +93,9 @@ class SectionForm(forms.Form):
 
     def to_data(self) -> dict[str, Any]:
         return {name: self.cleaned_data.get(name, "") for name in self.fields}
+
+    def mark_required(self, section: str) -> None:
+        mark_required(self, REQUIRED_FIELDS.get(section, ()))
 
 
 class BasicForm(SectionForm):
@@ -84,8 +113,8 @@ class BasicForm(SectionForm):
 
 class ContactForm(SectionForm):
     mobile = _text(_("手机号码"), 11, inputmode="numeric", autocomplete="tel")
-    email = forms.CharField(label=_("电子邮箱"), max_length=254, required=False,
-                            widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.CharField(label=_("电子邮箱"), required=False,
+                            widget=forms.EmailInput(attrs={"autocomplete": "email", "maxlength": 254}))
     address = _text(_("通讯地址"), 200, autocomplete="street-address")
 
 
@@ -97,6 +126,7 @@ class EmployerForm(SectionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].help_text = _("在校学生填写“无”，无需填写统一社会信用代码和单位性质。")
+        self.fields["credit_code"].help_text = _("国家机关、事业单位、企业、社会团体必填。")
 
 
 class CareerForm(SectionForm):
@@ -137,6 +167,11 @@ class EntryFormSet(forms.BaseFormSet):
             rows.append(form.to_data())
         return rows
 
+    def blank_count(self) -> int:
+        """How many rows of the POST were left empty (a "添加一条" without JavaScript adds one more)."""
+        return sum(1 for form in self.forms
+                   if not any((getattr(form, "cleaned_data", {}) or {}).get(name) for name in form.filled_by))
+
     def add_form_error(self, index: int, field: str, message: str) -> bool:
         positions = getattr(self, "positions", None) or range(len(self.forms))
         if index >= len(positions):
@@ -161,9 +196,14 @@ SECTION_FORMS = {"basic": BasicForm, "contact": ContactForm, "education": Educat
 
 
 class ArchiveSections:
-    """The chosen sections of the archive as forms: parse a POST, prefill from data, place errors."""
+    """The chosen sections of the archive as forms: parse a POST, prefill from data, place errors.
 
-    def __init__(self, sections, data=None, *, initial: dict | None = None, name_editable=True):
+    ``extra`` asks for more blank rows of a list section than the one there always is (the
+    "添加一条" of a page without JavaScript). Fields a submission needs are marked (``*``).
+    """
+
+    def __init__(self, sections, data=None, *, initial: dict | None = None, name_editable=True,
+                 extra: dict[str, int] | None = None):
         initial = initial or {}
         self.forms: dict[str, Any] = {}
         self.section_errors: dict[str, list[str]] = {}
@@ -173,16 +213,34 @@ class ArchiveSections:
             if section == "basic":
                 kwargs["name_editable"] = name_editable
             self.forms[section] = cls(data, **kwargs)
-        for formset in self.formsets:
+            if section in LIST_SECTIONS and (extra or {}).get(section):
+                self.forms[section].extra = max(1, min(int(extra[section]), 10))
+        for section, form in self.forms.items():
+            if section not in LIST_SECTIONS:
+                form.mark_required(section)
+        for section, formset in self.formset_items:
             for i, form in enumerate(formset.forms):
+                form.mark_required(section)
                 if i < formset.initial_form_count():
                     form.fields["DELETE"].label = _("删除此条")
                 else:  # a blank row: leaving it empty is enough
                     del form.fields["DELETE"]
 
     @property
-    def formsets(self) -> list[EntryFormSet]:
-        return [f for s, f in self.forms.items() if s in LIST_SECTIONS]
+    def formset_items(self) -> list[tuple[str, EntryFormSet]]:
+        return [(s, f) for s, f in self.forms.items() if s in LIST_SECTIONS]
+
+    @property
+    def template_forms(self) -> dict[str, forms.Form]:
+        """Per list section, the blank row a script copies for "添加一条" (``__prefix__`` for its index)."""
+        if not hasattr(self, "_template_forms"):
+            self._template_forms = {}
+            for section, formset in self.formset_items:
+                form = formset.empty_form
+                del form.fields["DELETE"]
+                form.mark_required(section)
+                self._template_forms[section] = form
+        return self._template_forms
 
     def __getitem__(self, section):
         return self.forms[section]
@@ -191,8 +249,15 @@ class ArchiveSections:
         return all([form.is_valid() for form in self.forms.values()])  # a list: validate every one
 
     def data(self) -> dict[str, Any]:
-        return {section: form.entries() if section in LIST_SECTIONS else form.to_data()
-                for section, form in self.forms.items()}
+        """The sections as the services take them; a list whose rows could not be read (a tampered or
+        overlong form) is left out, so a draft keeps what it had, and said beside the section."""
+        data = {}
+        for section, form in self.forms.items():
+            if section in LIST_SECTIONS and form.is_bound and form.non_form_errors():
+                self.section_errors.setdefault(section, []).extend(unsaved_message(m) for m in form.non_form_errors())
+                continue
+            data[section] = form.entries() if section in LIST_SECTIONS else form.to_data()
+        return data
 
     def apply_errors(self, errors: dict[str, list[str]]) -> dict[str, list[str]]:
         """Put each message beside its field; returns what does not belong to a section."""
@@ -226,8 +291,6 @@ class ArchiveSections:
             if section in LIST_SECTIONS:
                 for n, entry in enumerate(form.forms, start=1):
                     items += form_error_items(entry, _("%(section)s第%(n)s条") % {"section": title, "n": n})
-                items += [{"label": title, "message": m, "anchor": f"section-{section}"}
-                          for m in form.non_form_errors()]
             else:
                 items += form_error_items(form, title)
         return items
@@ -287,22 +350,64 @@ def jurisdiction_choices() -> list:
     return [("", _("请选择管理属地")), (_("省直单位"), province), *[tuple(g) for g in groups.values()]]
 
 
-class CollectionForm(forms.Form):
-    """The collection page's own fields: the jurisdiction and the pledge (R-COL-2, R-COL-4a)."""
+class JurisdictionForm(forms.Form):
+    """The jurisdiction (管理属地) the archive is managed in (R-COL-2)."""
 
-    jurisdiction = forms.ChoiceField(
+    jurisdiction = ChoiceInput(
         label=_("管理属地"), required=False,
         help_text=_("选择您的档案由哪一级财政部门管理：省直单位选“省直”，市直单位选“××市市直”，其他选所在县（市、区）。"))
-    pledge_accepted = forms.BooleanField(label=_("我已阅读上述承诺书，承诺所填信息真实、准确、完整"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["jurisdiction"].choices = jurisdiction_choices()
-        self.fields["pledge_accepted"].summary_label = _("承诺书")
+        mark_required(self, ["jurisdiction"])
 
     def to_data(self) -> dict[str, Any]:
-        return {"jurisdiction": self.cleaned_data.get("jurisdiction") or None,
-                "pledge_accepted": bool(self.cleaned_data.get("pledge_accepted"))}
+        return {"jurisdiction": self.cleaned_data.get("jurisdiction") or None}
+
+
+class PledgeForm(forms.Form):
+    """The pledge (承诺书) accepted before submitting (R-COL-4a)."""
+
+    pledge_accepted = forms.BooleanField(label=_("我已阅读上述承诺书，承诺所填信息真实、准确、完整"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pledge_accepted"].summary_label = _("承诺书")
+        mark_required(self, ["pledge_accepted"])
+
+    def to_data(self) -> dict[str, Any]:
+        return {"pledge_accepted": bool(self.cleaned_data.get("pledge_accepted"))}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of 信息采集 (issue 12): the archive sections and the other items it holds."""
+
+    slug: str
+    title: str
+    sections: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()  # jurisdiction, attachments, pledge_accepted
+
+    def holds(self, error_key: str) -> bool:
+        match = ERROR_KEY_RE.match(error_key)
+        return bool(match) and (match["section"] in self.sections or match["section"] in self.items)
+
+
+COLLECTION_STEPS = (
+    Step("identity", _("身份信息"), ("basic", "contact")),
+    Step("education", _("学历"), ("education",)),
+    Step("qualifications", _("资格"), ("qualifications",)),
+    Step("employer", _("工作单位与属地"), ("employer", "career"), ("jurisdiction",)),
+    Step("scans", _("扫描件"), (), ("attachments",)),
+    Step("submit", _("承诺与提交"), (), ("pledge_accepted",)),
+)
+STEP_BY_SLUG = {step.slug: step for step in COLLECTION_STEPS}
+
+
+def step_of(error_key: str) -> Step:
+    """The step where an error (``education[0].school``, ``attachments``…) is mended; else the last."""
+    return next((step for step in COLLECTION_STEPS if step.holds(error_key)), COLLECTION_STEPS[-1])
 
 
 class MultipleFileInput(forms.FileInput):
@@ -327,17 +432,20 @@ class AttachmentsForm(forms.Form):
 
     ``pending`` carries the ids of files uploaded with a form that then failed, so nobody uploads
     twice; the services accept only the caller's own attachments. For a ``single`` kind (the
-    photo) the newest file replaces the others.
+    photo) the newest file replaces the others. A kind in ``camera`` (a photo of a document) gets
+    a second input that opens a phone's camera; one in ``required`` is marked with * (R-COL-2).
     """
 
     remove = forms.MultipleChoiceField(label=_("删除"), required=False, widget=forms.CheckboxSelectMultiple)
 
-    def __init__(self, *args, kinds, attached=(), pending=(), single=(), **kwargs):
+    def __init__(self, *args, kinds, attached=(), pending=(), single=(), camera=(), required=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.kinds, self.single = list(kinds), set(single)
+        self.kinds, self.single, self.camera = list(kinds), set(single), set(camera)
         self.attached, self.pending, self.new = list(attached), list(pending), []
+        self.notes: dict[str, list[str]] = {}
         for kind in self.kinds:
             self.fields[kind] = FilesField(label=AttachmentKind(kind).label, multiple=kind not in self.single)
+        mark_required(self, required)
         self.fields["remove"].choices = [(str(a.pk), a.name) for a in self.current]
 
     @staticmethod
@@ -358,7 +466,15 @@ class AttachmentsForm(forms.Form):
         return ",".join(str(a.pk) for a in self.pending + self.new)
 
     def add_new(self, attachments) -> None:
-        self.new += attachments
+        self.new += [a for a in attachments if a not in self.current]
+
+    def add_note(self, kind: str, message: str) -> None:
+        """Something to say beside a kind's input that is not an error (a file already uploaded)."""
+        self.notes.setdefault(kind, []).append(message)
+
+    def saved(self, attachments) -> None:
+        """After a draft was saved: what is attached now; nothing is pending any more."""
+        self.attached, self.pending, self.new = list(attachments), [], []
 
     def keep_ids(self) -> list[int]:
         """What stays attached: everything not removed; of a single kind only the newest."""
@@ -370,7 +486,7 @@ class AttachmentsForm(forms.Form):
     def rows(self) -> list[dict]:
         """What the template draws per kind: the input, what is there (and whether ticked for removal)."""
         removed = set(self.data.getlist("remove")) if hasattr(self.data, "getlist") else set()
-        return [{"kind": kind, "field": self[kind],
+        return [{"kind": kind, "field": self[kind], "camera": kind in self.camera, "notes": self.notes.get(kind, []),
                  "attachments": [{"a": a, "removed": str(a.pk) in removed, "pending": a not in self.attached}
                                  for a in self.current if a.kind == kind]}
                 for kind in self.kinds]

@@ -53,7 +53,11 @@ class Attachment(models.Model):
     class Meta:
         verbose_name = _("附件")
         verbose_name_plural = _("附件")
-        indexes = [models.Index(fields=["owner", "-created_at"], name="attachment_owner_idx")]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="attachment_owner_idx"),
+            # the same bytes uploaded again by the same person, as the same kind, reuse the stored file
+            models.Index(fields=["owner", "kind", "sha256"], name="attachment_owner_sha256_idx"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()}：{self.name}"
@@ -267,6 +271,9 @@ class CollectionApplication(WorkflowModel):
         indexes = [
             models.Index(fields=["submitted_at", "id"], condition=Q(status__in=COLLECTION_REVIEW),
                          name="collection_queue_idx"),
+            # a county's or a city's queue page: its region codes, in submission order (issue 14)
+            models.Index(fields=["jurisdiction", "submitted_at", "id"], condition=Q(status__in=COLLECTION_REVIEW),
+                         name="collection_queue_region_idx"),
             models.Index(fields=["due_date"], condition=Q(status__in=COLLECTION_REVIEW), name="collection_due_idx"),
             models.Index(fields=["applicant", "-created_at"], name="collection_applicant_idx"),
         ]
@@ -356,6 +363,8 @@ class ChangeRequest(WorkflowModel):
         indexes = [
             models.Index(fields=["submitted_at", "id"], condition=Q(status__in=CHANGE_REVIEW),
                          name="change_queue_idx"),
+            models.Index(fields=["jurisdiction", "submitted_at", "id"], condition=Q(status__in=CHANGE_REVIEW),
+                         name="change_queue_region_idx"),
             models.Index(fields=["due_date"], condition=Q(status__in=CHANGE_REVIEW), name="change_due_idx"),
             models.Index(fields=["archive", "-decided_at"], condition=Q(status="approved"),
                          name="change_archive_history_idx"),

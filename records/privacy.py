@@ -22,8 +22,10 @@ from records import selectors
 from records.models import Archive, ChangeRequest, CollectionApplication
 
 REVEAL_EVENT = "archive.id_revealed"
-REASON_MIN, REASON_MAX = 2, 200
-REASON_SUGGESTIONS = ("核对证件扫描件", "核实申请人身份", "答复申请人咨询")
+# The reviewer types the reason: the form is not pre-filled and offers no one-click choice (issue 11),
+# and a reason is at least 4 characters ("核对扫描件"), so "ok" or "查" do not pass.
+REASON_MIN, REASON_MAX = 4, 200
+REASON_SUGGESTIONS = ("核对证件扫描件", "核实申请人身份", "答复申请人咨询")  # examples in help texts only
 
 register_event_labels({REVEAL_EVENT: "查看完整证件号码"})
 
@@ -43,7 +45,7 @@ def archive_visible_to_reviewer(user, archive: Archive) -> bool:
 
 
 def clean_reveal_reason(reason) -> str:
-    """The reason as stored: trimmed, 2–200 characters; otherwise a DomainError on ``reason``."""
+    """The reason as stored: trimmed, 4–200 characters; otherwise a DomainError on ``reason``."""
     text = reason.strip() if isinstance(reason, str) else ""
     if not text:
         raise DomainError({"reason": ["请填写查看完整证件号码的原因。"]})
@@ -58,7 +60,7 @@ def archive_reveal_id_number(*, archive: Archive, by, reason, via: WorkflowModel
 
     Outside the caller's scope, or for anyone who is not a reviewer (the accountant has their own
     ``/me/archive/``), Http404 before the reason is looked at (R-ACL-1); no reason, or one shorter
-    than 2 or longer than 200 characters, a DomainError on ``reason``. Nothing is written then.
+    than 4 or longer than 200 characters, a DomainError on ``reason``. Nothing is written then.
     ``via`` is the application the reviewer was looking at; its number goes into the audit row.
     """
     if not archive_visible_to_reviewer(by, archive):

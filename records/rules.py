@@ -18,6 +18,7 @@ Both answer with every problem at once, so a person fixes the form in one go.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -38,6 +39,20 @@ from records.models import (
 SECTIONS = ("basic", "contact", "education", "qualifications", "employer", "career")
 LIST_SECTIONS = ("education", "qualifications")
 REQUIRED = "请填写此项。"
+# What a submission needs in every case, per section (an entry of a list section: each entry given).
+# The pages mark these fields with * (records.forms); conditional ones (the credit code, the date one
+# began accounting work) are said in their help texts and checked in :func:`archive_missing`.
+REQUIRED_FIELDS = {
+    "basic": ("name", "ethnicity"),
+    "contact": ("mobile", "address"),
+    "education": ("level", "major", "school", "graduated_on"),
+    "qualifications": ("level", "certificate_no", "obtained_on"),
+    "employer": ("name", "unit_type"),
+    "career": (),
+}
+# How an error names its place: ``contact``, ``contact.mobile``, ``education[0]``, ``education[0].school``.
+ERROR_KEY_RE = re.compile(r"^(?P<section>[a-z_]+)(?:\[(?P<index>\d+)\])?(?:\.(?P<field>[a-z_]+))?$")
+EMAIL_INVALID = "邮箱格式不正确（应如 name@example.com）。"
 
 Errors = dict[str, list[str]]
 
@@ -107,7 +122,7 @@ def _clean_contact(raw: dict, errors: Errors, prefix: str) -> dict:
         try:
             validate_email(email)
         except ValidationError:
-            errors[f"{prefix}email"] = ["请输入有效的电子邮箱地址。"]
+            errors[f"{prefix}email"] = [EMAIL_INVALID]
     address = _check(errors, f"{prefix}address", _text, raw.get("address"), 200) or ""
     return {"mobile": mobile, "email": email, "address": address}
 
@@ -168,17 +183,20 @@ def clean_section(section: str, value: Any) -> tuple[Any, Errors]:
     return entries, errors
 
 
+def empty_entry(section: str) -> dict:
+    """A clean entry of a list section with nothing filled in (its defaults)."""
+    return _ENTRY_CLEANERS[section]({}, {}, "")
+
+
 def section_missing(section: str, value: Any, *, birth_date: dt.date | None = None) -> Errors:
     """What a complete section still lacks (R-COL-2); ``value`` is already clean."""
     errors: Errors = {}
-    if section == "basic":
-        _require(errors, value, "basic.", ("name", "ethnicity"))
-    elif section == "contact":
-        _require(errors, value, "contact.", ("mobile", "address"))
+    if section in ("basic", "contact"):
+        _require(errors, value, f"{section}.", REQUIRED_FIELDS[section])
     elif section == "employer":
         if value.get("name") == STUDENT_EMPLOYER:
             return errors  # a student: no unit, no code, no type
-        _require(errors, value, "employer.", ("name", "unit_type"))
+        _require(errors, value, "employer.", REQUIRED_FIELDS["employer"])
         if value.get("unit_type") in ("government", "institution", "enterprise", "social_org") and \
                 not value.get("credit_code"):
             errors["employer.credit_code"] = ["请填写单位的统一社会信用代码。"]
@@ -186,11 +204,11 @@ def section_missing(section: str, value: Any, *, birth_date: dt.date | None = No
         if not value:
             errors["education"] = ["请至少填写一条学历信息。"]
         for i, entry in enumerate(value):
-            _require(errors, entry, f"education[{i}].", ("level", "major", "school", "graduated_on"))
+            _require(errors, entry, f"education[{i}].", REQUIRED_FIELDS["education"])
             _after_birth(errors, f"education[{i}].graduated_on", entry.get("graduated_on"), birth_date)
     elif section == "qualifications":
         for i, entry in enumerate(value):
-            _require(errors, entry, f"qualifications[{i}].", ("level", "certificate_no", "obtained_on"))
+            _require(errors, entry, f"qualifications[{i}].", REQUIRED_FIELDS["qualifications"])
     elif section == "career":
         _after_birth(errors, "career.began_accounting_on", value.get("began_accounting_on"), birth_date)
     return errors

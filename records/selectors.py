@@ -5,35 +5,30 @@
   draft, or a change withdrawn before it was ever submitted, is the person's own business),
   archives once their collection was first submitted, and the attachments of what they may see.
   Anything else is a 404.
-- The review queue (:func:`review_queue`) spans every kind registered in :data:`QUEUE_MODELS`
-  (collections, changes; transfers and claims add theirs), oldest submission first (R-COL-4), at a
-  fixed number of queries per page.
+- One open change or transfer per archive (R-CHG-4): :func:`archive_open_refusal` is the one answer
+  every door gives.
+
+The review queue over every kind lives above the apps it reads, in the workbench app.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
-from django.db.models.fields import CharField
-from django.utils import timezone
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
-from accounts.models import Region, Role
-from accounts.scoping import get_scoped_or_404, region_filter, regions_visible_to, scope_queryset
-from kjzx.workflow import WorkflowModel, annotate_days_left
+from accounts.models import Role
+from accounts.scoping import get_scoped_or_404, region_filter, scope_queryset
+from kjzx.workflow import WorkflowModel
 from records.models import Archive, Attachment, ChangeRequest, CollectionApplication
 
-# kind → model of every workflow whose open items sit in a bureau's queue; transfers and claims
-# register theirs in their AppConfig.ready().
-QUEUE_MODELS: dict[str, type[WorkflowModel]] = {"collection": CollectionApplication, "change": ChangeRequest}
-
-# Functions user → a queryset of objects (with an ``attachments`` M2M) that reviewer may see; an
-# attachment on any of them may be opened. Transfers and claims register theirs.
+# Plug-in points, filled in the AppConfig.ready() of the apps above records (which records cannot
+# import): the same rule must hold for applications records does not know.
+# - Functions user → a queryset of objects (with an ``attachments`` M2M) that reviewer may see; an
+#   attachment on any of them may be opened (transfers, claims, an institution's lists…).
 ATTACHMENT_HOLDERS: list[Callable[[object], QuerySet]] = []
-
-# Functions archive → the open application that blocks a new change or transfer (R-CHG-4).
+# - Functions archive → the open application that blocks a new change or transfer (R-CHG-4; transfers).
 OPEN_APPLICATION_CHECKS: list[Callable[[Archive], WorkflowModel | None]] = []
 
 
@@ -47,6 +42,19 @@ def archive_open_application(archive: Archive) -> WorkflowModel | None:
         if found is not None:
             return found
     return None
+
+
+def archive_open_refusal(archive: Archive) -> str:
+    """Why a new change or transfer cannot start on ``archive`` now, or "" (R-CHG-4).
+
+    The one refusal of every door: the services raise it as a Conflict (409 in the API) under the
+    archive's row lock; the pages say it before the person fills a form or uploads a file.
+    """
+    busy = archive_open_application(archive)
+    if busy is None:
+        return ""
+    return _("您有尚未办结的%(kind)s申请（%(number)s），办结或撤回后才能再次申请。") % {
+        "kind": busy.KIND_LABEL, "number": busy.number}
 
 
 # --- applications -----------------------------------------------------------------------------
@@ -124,79 +132,3 @@ def attachment_get(user, pk) -> Attachment:
     if found is None:
         raise_404()
     return found
-
-
-# --- the review queue -------------------------------------------------------------------------
-
-@dataclass
-class QueueFilters:
-    kind: str = ""
-    status: str = ""
-    region: str = ""  # a region code inside the caller's scope: its subtree
-    overdue: bool = False
-    q: str = ""  # a name, an ID number or an application number
-
-
-def _queue_queryset(kind: str, model, user, filters: QueueFilters, today: dt.date) -> QuerySet:
-    qs = scope_queryset(model.objects.filter(model.review_q()), user)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.region:
-        region = regions_visible_to(user).filter(pk=filters.region).first()
-        qs = qs.filter(jurisdiction__path__startswith=region.path) if region else qs.none()
-    if filters.overdue:
-        qs = qs.filter(due_date__lt=today)
-    if filters.q:
-        q = filters.q.strip()
-        pk = model.pk_from_number(q)
-        by_number = Q(pk=pk) if pk else Q(pk__in=[])
-        if any(field.name == "archive" for field in model._meta.fields):
-            # the person first (two small index lookups), then their applications by the archive FK index
-            people = Archive.objects.filter(Q(name=q) | Q(id_number=q.upper())).values("pk")
-            qs = qs.filter(Q(archive_id__in=people) | by_number)
-        else:  # an institution's filing: by its number only
-            qs = qs.filter(by_number)
-    return qs.annotate(kind=Value(kind, output_field=CharField())).values("kind", "pk", "submitted_at")
-
-
-def review_queue(user, filters: QueueFilters | None = None) -> QuerySet:
-    """Rows ``{"kind", "pk", "submitted_at"}`` of open work in the caller's region, oldest first (R-COL-4).
-
-    One UNION ALL of index-driven selects; page it, then :func:`queue_page_objects` loads the rows.
-    """
-    filters = filters or QueueFilters()
-    today = timezone.localdate()
-    kinds = [filters.kind] if filters.kind in QUEUE_MODELS else list(QUEUE_MODELS)
-    parts = [_queue_queryset(kind, QUEUE_MODELS[kind], user, filters, today) for kind in kinds]
-    qs = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    return qs.order_by("submitted_at", "pk")
-
-
-def queue_page_objects(rows) -> list[WorkflowModel]:
-    """The applications of one queue page, in queue order: one query per kind, whatever the page size."""
-    by_kind: dict[str, list[int]] = {}
-    for row in rows:
-        by_kind.setdefault(row["kind"], []).append(row["pk"])
-    loaded = {}
-    for kind, pks in by_kind.items():
-        model = QUEUE_MODELS[kind]
-        related = getattr(model, "QUEUE_RELATED", ("archive", "jurisdiction__parent"))
-        for obj in model.objects.filter(pk__in=pks).select_related(*related):
-            loaded[(kind, obj.pk)] = obj
-    objects = [loaded[(row["kind"], row["pk"])] for row in rows if (row["kind"], row["pk"]) in loaded]
-    return annotate_days_left(objects)
-
-
-def queue_status_choices() -> list[tuple[str, str]]:
-    """The statuses a queue can be filtered by, across kinds, without repeats."""
-    seen: dict[str, str] = {}
-    for model in QUEUE_MODELS.values():
-        for value, label in model._meta.get_field("status").choices:
-            if value in model.REVIEW_STATES and value not in seen:
-                seen[value] = str(label)
-    return list(seen.items())
-
-
-def queue_region_choices(user) -> QuerySet[Region]:
-    """The regions a reviewer may filter by: their own subtree."""
-    return regions_visible_to(user).select_related("parent")

@@ -20,6 +20,12 @@ Change (档案变更登记), R-CHG-1…4::
   10 working days (R-CHG-3). One open change or transfer per archive (R-CHG-4).
 
 Moving either is :func:`kjzx.workflow.workflow_transition`; this module adds the checks and effects.
+
+Drafts never lose work (R-COL-2, R-CHG-1; issue 12): :func:`archive_draft_save` and
+:func:`change_draft_save` store every well-formed value and answer with what they did not save (a
+malformed field keeps what it had; a field of a list entry is left empty), while
+:func:`archive_update`, :func:`change_open` and :func:`change_update` keep their all-or-nothing
+contract (the API's default). A submission still needs everything.
 """
 
 from __future__ import annotations
@@ -45,11 +51,12 @@ from records.models import (
     Education,
     Qualification,
 )
-from records.selectors import archive_open_application
+from records.selectors import archive_open_refusal
 from records.signals import archive_collected
 
 register_event_labels({
     "attachment.uploaded": "上传附件",
+    "attachment.reused": "重复上传（沿用已上传的同一文件）",
     "archive.created": "建立档案",
     "archive.updated": "保存采集信息",
     "archive.changed": "档案变更生效",
@@ -106,6 +113,37 @@ def _clean_sections(data: dict) -> tuple[dict, dict]:
             clean[section], section_errors = rules.clean_section(section, data[section])
             errors.update(section_errors)
     return clean, errors
+
+
+Errors = dict[str, list[str]]
+
+
+def _keep_well_formed(clean: dict, errors: Errors, current: dict) -> dict:
+    """What a draft saves of ``clean`` given the ``errors`` found in it (R-COL-2).
+
+    A malformed field of a section keeps its value in ``current`` (clean values too); a malformed
+    field of a list entry is left empty (entries are replaced whole, so there is no old value to
+    keep); a malformed entry is left out; a malformed section is not saved at all.
+    """
+    dropped_sections, dropped_entries = set(), set()
+    for key in errors:
+        match = rules.ERROR_KEY_RE.match(key)
+        if not match or match["section"] not in clean:
+            continue
+        section, index, field = match["section"], match["index"], match["field"]
+        value = clean[section]
+        if index is None and field is None:
+            dropped_sections.add(section)
+        elif index is None and isinstance(value, dict):
+            value[field] = (current.get(section) or {}).get(field)
+        elif field is None:
+            dropped_entries.add((section, int(index)))
+        elif isinstance(value, list) and int(index) < len(value):
+            value[int(index)][field] = rules.empty_entry(section)[field]
+    for section, index in sorted(dropped_entries, reverse=True):
+        if index < len(clean[section]):
+            del clean[section][index]
+    return {section: value for section, value in clean.items() if section not in dropped_sections}
 
 
 def _write_sections(archive: Archive, clean: dict) -> None:
@@ -207,6 +245,22 @@ def archive_update(*, archive: Archive, by: User, data: dict) -> Archive:
     ``data`` holds any of the sections, ``jurisdiction`` (a region code), ``attachments`` (ids)
     and ``pledge_accepted``. Nothing is written unless everything given is well-formed.
     """
+    return _archive_save(archive, by, data, partial=False)[0]
+
+
+@transaction.atomic
+def archive_draft_save(*, archive: Archive, by: User, data: dict) -> tuple[Archive, Errors]:
+    """保存草稿 that never loses work (R-COL-2): every well-formed value of ``data`` is saved.
+
+    Same ``data`` as :func:`archive_update`; answers (the archive, what was not saved and why, keyed
+    as the rules name it). A malformed value leaves the archive's value as it was (see
+    :func:`_keep_well_formed`); an unknown attachment id is left out, a wrong region code leaves the
+    jurisdiction as it was.
+    """
+    return _archive_save(archive, by, data, partial=True)
+
+
+def _archive_save(archive: Archive, by: User, data: dict, *, partial: bool) -> tuple[Archive, Errors]:
     archive = Archive.objects.select_for_update().get(pk=archive.pk)
     if not archive_is_editable(archive):
         raise Conflict("档案正在审核或已采集完成，不能直接修改；采集完成后请通过“档案变更登记”办理。")
@@ -214,25 +268,41 @@ def archive_update(*, archive: Archive, by: User, data: dict) -> Archive:
     data = {key: ({**current[key], **value} if key in current and isinstance(value, dict) else value)
             for key, value in data.items()}  # a section given in part keeps its other fields
     clean, errors = _clean_sections(data)
-    region = attachments = None
+    region, attachments = archive.jurisdiction, None
     try:
         region = _region(data.get("jurisdiction")) if "jurisdiction" in data else archive.jurisdiction
     except DomainError as exc:
         errors.update(exc.errors)
-    try:
-        attachments = attachments_owned_by(by, data.get("attachments")) if "attachments" in data else None
-    except DomainError as exc:
-        errors.update(exc.errors)
-    if errors:
+    if "attachments" in data:
+        attachments, found = _attachments_kept(by, data["attachments"])
+        errors.update(found)
+    pledge = data.get("pledge_accepted")
+    if "pledge_accepted" in data and not isinstance(pledge, bool):
+        errors["pledge_accepted"] = ["请填写 true（确认承诺书）或 false。"]
+    if errors and not partial:
         raise DomainError(errors)
+    if errors:
+        clean = _keep_well_formed(clean, errors, _clean_sections(current)[0])
     archive.jurisdiction = region
-    if "pledge_accepted" in data:
-        archive.pledge_accepted_at = timezone.now() if data["pledge_accepted"] is True else None
+    if isinstance(pledge, bool):
+        archive.pledge_accepted_at = timezone.now() if pledge else None
     _write_sections(archive, clean)
     if attachments is not None:
         archive.attachments.set(attachments)
-    record_event(archive, "archive.updated", by=by, extra={"sections": sorted(clean)})
-    return archive
+    extra = {"sections": sorted(clean), **({"unsaved": sorted(errors)} if errors else {})}
+    record_event(archive, "archive.updated", by=by, extra=extra)
+    return archive, errors
+
+
+def _attachments_kept(person: User, ids) -> tuple[list[Attachment] | None, Errors]:
+    """(the person's own attachments among ``ids``, errors); None keeps what is attached (not a list)."""
+    try:
+        return attachments_owned_by(person, ids), {}
+    except DomainError as exc:
+        if not isinstance(ids, list):
+            return None, exc.errors
+        valid = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+        return list(Attachment.objects.filter(owner=person, pk__in=valid)), exc.errors
 
 
 # --- collection -------------------------------------------------------------------------------
@@ -256,16 +326,21 @@ def collection_current(person: User) -> CollectionApplication | None:
     return archive.collections.order_by("-created_at", "-id").first()
 
 
-@workflow_effect(CollectionApplication, "submit", phase="before")
-def _collection_check_complete(collection: CollectionApplication, **_) -> None:
-    """A submission names every missing or wrong field (R-COL-2) and needs the pledge (R-COL-4a)."""
-    archive = Archive.objects.select_for_update().get(pk=collection.archive_id)
-    data = archive_data(archive)
-    clean, errors = _clean_sections(data)
+def collection_missing(archive: Archive) -> Errors:
+    """Every missing or wrong item a submission of ``archive`` would name now (R-COL-2, R-COL-4a)."""
+    clean, errors = _clean_sections(archive_data(archive))
     kinds = set(archive.attachments.values_list("kind", flat=True))
     errors.update(rules.archive_missing(clean, birth_date=archive.birth_date, attachment_kinds=kinds,
                                         jurisdiction=archive.jurisdiction,
                                         pledge=archive.pledge_accepted_at is not None))
+    return errors
+
+
+@workflow_effect(CollectionApplication, "submit", phase="before")
+def _collection_check_complete(collection: CollectionApplication, **_) -> None:
+    """A submission names every missing or wrong field (R-COL-2) and needs the pledge (R-COL-4a)."""
+    archive = Archive.objects.select_for_update().get(pk=collection.archive_id)
+    errors = collection_missing(archive)
     if errors:
         raise DomainError(errors)
     collection.jurisdiction = archive.jurisdiction
@@ -286,53 +361,105 @@ def _collection_approved(collection: CollectionApplication, *, by, **_) -> None:
 
 # --- change -----------------------------------------------------------------------------------
 
-def _change_input(person: User, items, values, attachment_ids) -> tuple[list, dict, list]:
-    errors: dict[str, list[str]] = {}
+def _change_input(person: User, items, values, attachment_ids, *, fallback: dict | None = None):
+    """(items, new values, attachments, what was not saved) of a change's input (R-CHG-1).
+
+    All or nothing when ``fallback`` is None. A draft passes ``fallback``, the values a malformed
+    field keeps (the change's earlier new values, else the archive's): then only unusable items
+    raise; a malformed value is kept out (:func:`_keep_well_formed`), an unknown attachment left out.
+    """
+    errors: Errors = {}
     if not isinstance(items, list) or not items or not set(items) <= set(ChangeItem.values):
-        errors["items"] = ["请选择要变更的事项：" + "、".join(str(label) for label in ChangeItem.labels)]
+        bad_items = {"items": ["请选择要变更的事项：" + "、".join(str(label) for label in ChangeItem.labels)]}
+        if fallback is not None:
+            raise DomainError(bad_items)
+        errors.update(bad_items)
         items = []
     items = [item for item in ChangeItem.values if item in items]  # a stable order, no duplicates
     if not isinstance(values, dict):
         values, errors["values"] = {}, ["格式不正确。"]
     clean, value_errors = _clean_sections({item: values.get(item) for item in items})
     errors.update({f"values.{key}": messages for key, messages in value_errors.items()})
-    try:
-        attachments = attachments_owned_by(person, attachment_ids)
-    except DomainError as exc:
-        errors.update(exc.errors)
-        attachments = []
-    if errors:
+    attachments, found = _attachments_kept(person, attachment_ids)
+    errors.update(found)
+    if errors and fallback is None:
         raise DomainError(errors)
-    return items, _jsonable(clean), attachments
+    if value_errors or "values" in errors:
+        kept, _ = _clean_sections({item: fallback.get(item) for item in items})
+        clean = kept if "values" in errors else _keep_well_formed(clean, value_errors, kept)
+        clean.update({item: kept[item] for item in items if item not in clean})
+    return items, _jsonable(clean), attachments, errors
+
+
+def _archive_for_change(person: User) -> Archive:
+    """The person's archive, locked, if a change may start now (R-CHG-1, R-CHG-4)."""
+    archive = Archive.objects.select_for_update().get(pk=archive_for_person(person).pk)  # lock: R-CHG-4
+    if archive.status != Archive.Status.ACTIVE:
+        raise Conflict("信息采集审核通过后才能办理档案变更；采集期间请直接修改采集信息。")
+    if refusal := archive_open_refusal(archive):
+        raise Conflict(refusal)
+    return archive
+
+
+def _change_create(person: User, archive: Archive, items, values, files) -> ChangeRequest:
+    change = workflow_create(ChangeRequest, applicant=person, archive=archive, jurisdiction=archive.jurisdiction,
+                             items=items, new_values=values)
+    change.attachments.set(files or [])
+    return change
+
+
+def _change_locked(change: ChangeRequest, by: User) -> ChangeRequest:
+    change = ChangeRequest.objects.select_for_update().get(pk=change.pk)
+    if by.pk != change.applicant_id or change.status not in ("draft", "returned"):
+        raise Conflict("只有草稿或已退回的变更申请可以修改。")
+    return change
 
 
 @transaction.atomic
 def change_open(*, person: User, items, values, attachments=None) -> ChangeRequest:
     """Start a change of the archive as a draft (R-CHG-1); not while another change or transfer is open (R-CHG-4)."""
-    archive = Archive.objects.select_for_update().get(pk=archive_for_person(person).pk)  # lock: R-CHG-4
-    if archive.status != Archive.Status.ACTIVE:
-        raise Conflict("信息采集审核通过后才能办理档案变更；采集期间请直接修改采集信息。")
-    busy = archive_open_application(archive)
-    if busy is not None:
-        raise Conflict(f"您有尚未办结的{busy.KIND_LABEL}申请（{busy.number}），办结或撤回后才能再次申请。")
-    items, values, files = _change_input(person, items, values, attachments)
-    change = workflow_create(ChangeRequest, applicant=person, archive=archive, jurisdiction=archive.jurisdiction,
-                             items=items, new_values=values)
-    change.attachments.set(files)
-    return change
+    archive = _archive_for_change(person)
+    items, values, files, _ = _change_input(person, items, values, attachments)
+    return _change_create(person, archive, items, values, files)
 
 
 @transaction.atomic
 def change_update(*, change: ChangeRequest, by: User, items, values, attachments=None) -> ChangeRequest:
     """Edit a draft or returned change before (re)submitting it (R-CHG-2)."""
-    change = ChangeRequest.objects.select_for_update().get(pk=change.pk)
-    if by.pk != change.applicant_id or change.status not in ("draft", "returned"):
-        raise Conflict("只有草稿或已退回的变更申请可以修改。")
-    change.items, change.new_values, files = _change_input(by, items, values, attachments)
+    change = _change_locked(change, by)
+    change.items, change.new_values, files, _ = _change_input(by, items, values, attachments)
     change.save(update_fields=["items", "new_values", "updated_at"])
     change.attachments.set(files)
     record_event(change, "change.updated", by=by, extra={"items": change.items})
     return change
+
+
+@transaction.atomic
+def change_draft_save(*, person: User, change: ChangeRequest | None, items, values,
+                      attachments=None) -> tuple[ChangeRequest, Errors]:
+    """保存草稿 of a change that never loses work (R-CHG-1): opens it (``change`` None) or edits it.
+
+    Every well-formed value is saved; answers (the change, what was not saved and why, keyed
+    ``values.contact.email``). Items that name nothing a change may alter are refused (DomainError).
+    """
+    if change is None:
+        archive = _archive_for_change(person)
+        items, values, files, unsaved = _change_input(person, items, values, attachments,
+                                                      fallback=archive_data(archive))
+        change = _change_create(person, archive, items, values, files)
+        if unsaved:
+            record_event(change, "change.updated", by=person, extra={"items": items, "unsaved": sorted(unsaved)})
+        return change, unsaved
+    change = _change_locked(change, person)
+    fallback = {**archive_data(change.archive), **change.new_values}
+    change.items, change.new_values, files, unsaved = _change_input(person, items, values, attachments,
+                                                                    fallback=fallback)
+    change.save(update_fields=["items", "new_values", "updated_at"])
+    if files is not None:
+        change.attachments.set(files)
+    extra = {"items": change.items, **({"unsaved": sorted(unsaved)} if unsaved else {})}
+    record_event(change, "change.updated", by=person, extra=extra)
+    return change, unsaved
 
 
 @workflow_effect(ChangeRequest, "submit", phase="before")

@@ -1,177 +1,53 @@
-"""The bureau's review workbench (审核工作台): the queue, one application, its scans.
+"""The bureau's pages of collections and changes (审核工作台), and the scans they show.
 
-R-COL-4, R-COL-5, R-CHG-2, R-CHG-3, R-ACL-1, R-ACL-3, R-DL-2. Thin pages: every read goes through
-:mod:`records.selectors` (scoped: anything outside the reviewer's region is a 404), every decision
-through :func:`kjzx.workflow.workflow_transition`. A decision someone else made first becomes a
-message and a redirect to the application's current state (STYLE §6).
+R-COL-4, R-COL-5, R-CHG-2, R-CHG-3, R-ACL-1, R-ACL-3, R-DL-2. Both kinds go through the one HTML door
+(:class:`kjzx.workflow_views.WorkflowPage`): reads through :mod:`records.selectors` (outside the
+reviewer's region: 404), decisions through :func:`kjzx.workflow.workflow_transition`, every refusal
+answered in that one place. The queue over every kind is the workbench app's (``/workbench/``).
 
-- ``/workbench/`` (``accounts:workbench``): the queue, oldest submission first, 20 a page, a fixed
-  number of queries whatever the page holds; ``/workbench/export.xlsx`` the same rows in Excel.
-- ``/workbench/collections/<pk>/``, ``/workbench/changes/<pk>/``: the application with every
-  archive field, the scans inline, a before/after table for a change, the history, and exactly the
-  buttons the reviewer may use; decisions POST to ``…/<pk>/transitions/<name>/``. The ID number
-  is masked; ``…/<pk>/reveal-id/`` (POST, with a reason) shows it in full on that one response and
-  writes an audit row (security item 46, :mod:`records.privacy`).
-- ``/files/<pk>/`` (``attachment_file``): a scan, for its owner or a reviewer who may see it.
+- ``/workbench/collections/<pk>/``, ``/workbench/changes/<pk>/`` (``workbench_collection``,
+  ``workbench_change``): the application with every archive field, the scans inline, a before/after
+  table for a change, the history, and exactly the buttons the reviewer may use; decisions POST to
+  ``…/<pk>/transitions/<name>/``. The ID number is masked; ``…/<pk>/reveal-id/`` (POST, with a
+  reason) shows it in full on that one response and writes an audit row (security item 46,
+  :mod:`records.privacy`).
+- ``/files/<pk>/`` (``attachment_file``): a scan, for its owner or a reviewer who may see it;
+  ``/files/<pk>/pages/<n>/`` (``attachment_page``): page ``n`` of a PDF scan as an image
+  (:mod:`records.previews`), through the same door and the same check. The pages show large, and
+  ``static/js/scans.js`` zooms and rotates them; without it each image opens at full size.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.files.storage import default_storage
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.http import FileResponse, Http404
+from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_POST, require_safe
-from django_fsm import TransitionNotAllowed
+from django.views.decorators.http import require_safe
 
-from accounts.models import Region, mask_id_number
-from accounts.permissions import reviewer_required
-from kjzx.api import Conflict, DomainError
+from kjzx.api import DomainError
 from kjzx.http import client_ip
-from kjzx.workflow import WorkflowModel, annotate_days_left, history_rows, workflow_transition
-from records.exports import queue_rows, queue_xlsx
+from kjzx.workflow_views import WorkflowPage
 from records.models import (
     Archive,
+    AttachmentKind,
     ChangeItem,
     ChangeRequest,
     CollectionApplication,
     Education,
     Qualification,
 )
-from records.privacy import REASON_MAX, REASON_SUGGESTIONS, archive_reveal_id_number
-from records.selectors import (
-    QUEUE_MODELS,
-    QueueFilters,
-    application_get,
-    attachment_get,
-    queue_page_objects,
-    queue_region_choices,
-    queue_status_choices,
-    review_queue,
-)
+from records.previews import page_name
+from records.privacy import REASON_MAX, REASON_MIN, REASON_SUGGESTIONS, archive_reveal_id_number
+from records.selectors import application_get, attachment_get
 from records.services import archive_data
 
-PAGE_SIZE = 20
-EXPORT_BATCH = 500
-CONFLICT_MESSAGE = gettext_lazy("该申请已被他人处理或当前状态不能执行此操作，请查看最新状态。")
-
-# URL segment → model of the applications these pages show (transfers and claims have their own);
-# routes are named ``workbench_<KIND>``, ``workbench_<KIND>_transition`` and ``workbench_<KIND>_reveal``
-# (records/urls_workbench.py).
-KINDS: dict[str, type[WorkflowModel]] = {"collections": CollectionApplication, "changes": ChangeRequest}
-
-
-def application_url(obj: WorkflowModel) -> str:
-    """Where a reviewer opens ``obj``: this module's page, or the one its own app declares."""
-    if type(obj) in KINDS.values():
-        return reverse(f"workbench_{obj.KIND}", kwargs={"pk": obj.pk})
-    try:
-        return obj.reviewer_url() if hasattr(obj, "reviewer_url") else ""
-    except NoReverseMatch:
-        return ""
-
-
-# --- the queue ----------------------------------------------------------------------------------
-
-def _region_label(region: Region) -> str:
-    if region.level == Region.Level.COUNTY:
-        return f"\u3000{region.full_name}"
-    if region.level == Region.Level.CITY:
-        return _("%(name)s（全市）") % {"name": region.name}
-    return _("%(name)s（全省）") % {"name": region.name}
-
-
-class QueueFilterForm(forms.Form):
-    """The queue's filters (GET). A value outside the choices is named and ignored, never widened."""
-
-    kind = forms.ChoiceField(label=gettext_lazy("类别"), required=False)
-    status = forms.ChoiceField(label=gettext_lazy("状态"), required=False)
-    region = forms.ChoiceField(label=gettext_lazy("县区"), required=False)
-    overdue = forms.BooleanField(label=gettext_lazy("仅看逾期"), required=False)
-    q = forms.CharField(label=gettext_lazy("姓名/证件号码/申请编号"), required=False, max_length=50,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": gettext_lazy("精确查找")}))
-
-    def __init__(self, data, *, user):
-        super().__init__(data)
-        everything = [("", _("全部"))]
-        self.fields["kind"].choices = everything + [(k, m.KIND_LABEL) for k, m in QUEUE_MODELS.items()]
-        self.fields["status"].choices = everything + queue_status_choices()
-        self.fields["region"].choices = everything + [(r.pk, _region_label(r)) for r in queue_region_choices(user)]
-
-    @property
-    def has_region_choice(self) -> bool:
-        return len(self.fields["region"].choices) > 2  # a county reviewer has only their own county
-
-    def queue_filters(self) -> QueueFilters:
-        self.is_valid()
-        data = self.cleaned_data
-        return QueueFilters(kind=data.get("kind") or "", status=data.get("status") or "",
-                            region=data.get("region") or "", overdue=bool(data.get("overdue")),
-                            q=(data.get("q") or "").strip())
-
-
-def _with_people(rows: list) -> list:
-    """Rows of an application without an archive yet (an inbound transfer, R-TRF-4) name the person it carries."""
-    for row in rows:
-        if not row.name and getattr(row.obj, "person_name", ""):
-            row.name = row.obj.person_name
-            row.masked_id_number = mask_id_number(getattr(row.obj, "person_id_number", "") or "")
-    return rows
-
-
-def _queue_page_rows(rows) -> list:
-    found = _with_people(queue_rows(queue_page_objects(rows)))
-    for row in found:
-        row.url = application_url(row.obj)
-    return found
-
-
-@reviewer_required
-@require_GET
-def queue(request):
-    """审核工作台: open work of the reviewer's region, oldest submission first (R-COL-4, R-DL-2)."""
-    form = QueueFilterForm(request.GET, user=request.user)
-    rows = review_queue(request.user, form.queue_filters())
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "records/workbench/queue.html", {
-        "form": form, "page": page, "rows": _queue_page_rows(page.object_list)})
-
-
-@reviewer_required
-@require_GET
-def queue_export(request):
-    """The filtered queue as Excel, same scope and order as the page."""
-    form = QueueFilterForm(request.GET, user=request.user)
-    queued = review_queue(request.user, form.queue_filters())
-    rows = []
-    for start in range(0, queued.count(), EXPORT_BATCH):
-        rows.extend(_with_people(queue_rows(queue_page_objects(list(queued[start:start + EXPORT_BATCH])))))
-    response = HttpResponse(queue_xlsx(rows),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    name = _("审核工作台-%(day)s.xlsx") % {"day": f"{timezone.localdate():%Y%m%d}"}
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 # --- one application ----------------------------------------------------------------------------
-
-def _model_for(segment: str) -> type[WorkflowModel]:
-    try:
-        return KINDS[segment]
-    except KeyError:
-        raise Http404 from None
-
 
 # The archive's columns for each section of a change (records.rules.SECTIONS); labels and choice
 # labels come from the models, so the table names things as the archive page does.
@@ -226,77 +102,65 @@ def change_diff(change: ChangeRequest) -> list[dict]:
     return groups
 
 
-def _render_detail(request, obj: WorkflowModel, *, failed: str = "", reason: str = "",
-                   error: DomainError | None = None, status: int = 200, revealed_id_number: str = "",
-                   reveal_reason: str | None = None, reveal_error: DomainError | None = None):
-    """The application page. The ID number is masked unless ``revealed_id_number`` is given: only
-    the response to an audited reveal carries it, and nothing keeps it for the next request."""
-    archive = obj.archive
-    prefetch_related_objects([archive], "education", "qualifications", "attachments")
-    row = queue_rows(annotate_days_left([obj]))[0]
-    is_change = isinstance(obj, ChangeRequest)
-    errors = error.errors if error else {}
-    actions = obj.transitions_for(request.user)
-    return render(request, "records/workbench/detail.html", {
-        "obj": obj, "row": row, "archive": archive, "history": history_rows(obj),
-        "transition_route": f"workbench_{obj.KIND}_transition",
-        "actions": actions, "reason_actions": [a for a in actions if a.reason_required],
-        "plain_actions": [a for a in actions if not a.reason_required],
-        "diff": change_diff(obj) if is_change else None,
-        "evidence": list(obj.attachments.all()) if is_change else [], "scans": list(archive.attachments.all()),
-        "failed": failed, "reason": reason, "reason_errors": errors.get("reason", []),
-        "other_errors": [message for key, found in errors.items() if key != "reason" for message in found],
-        "reveal_route": f"workbench_{obj.KIND}_reveal", "revealed_id_number": revealed_id_number,
-        "reveal_reason": REASON_SUGGESTIONS[0] if reveal_reason is None else reveal_reason,
-        "reveal_suggestions": REASON_SUGGESTIONS, "reveal_max": REASON_MAX, "detail_url": application_url(obj),
-        "reveal_errors": [message for found in (reveal_error.errors.values() if reveal_error else [])
-                          for message in found],
-    }, status=status)
+class RecordsPage(WorkflowPage):
+    """A collection or a change: the archive, a change's before/after and evidence, the audited reveal."""
+
+    selector = staticmethod(application_get)
+    template_name = "records/workbench/detail.html"
+
+    @classmethod
+    def urls(cls, prefix: str):
+        reveal = RevealIdNumber.as_view(model=cls.model, route=cls.route)
+        return [*super().urls(prefix), path(f"{prefix}<int:pk>/reveal-id/", reveal, name=f"{cls.route}_reveal")]
+
+    def extra_context(self, obj) -> dict:
+        """The ID number is masked: only the response to an audited reveal carries it (:class:`RevealIdNumber`)."""
+        archive = obj.archive
+        prefetch_related_objects([archive], "education", "qualifications", "attachments")
+        is_change = isinstance(obj, ChangeRequest)
+        return {
+            "archive": archive, "diff": change_diff(obj) if is_change else None,
+            "evidence": list(obj.attachments.all()) if is_change else [],
+            # the ID card beside the typed name, number and birth date; the other scans below
+            "id_scans": [a for a in archive.attachments.all() if a.kind == AttachmentKind.ID_CARD],
+            "scans": [a for a in archive.attachments.all() if a.kind != AttachmentKind.ID_CARD],
+            # Not pre-filled: the reviewer types why (issue 11); the examples are only a placeholder.
+            "reveal_route": f"{self.route}_reveal", "revealed_id_number": "", "reveal_reason": "",
+            "reveal_example": REASON_SUGGESTIONS[0], "reveal_min": REASON_MIN, "reveal_max": REASON_MAX,
+            "detail_url": obj.reviewer_url(), "reveal_errors": [],
+        }
 
 
-@reviewer_required
-@require_GET
-def application_detail(request, kind: str, pk: int):
-    """One application as the reviewer sees it (R-COL-4, R-CHG-2); outside the region, 404 (R-ACL-1)."""
-    obj = application_get(_model_for(kind), request.user, pk)
-    return _render_detail(request, obj)
+class CollectionPage(RecordsPage):
+    model = CollectionApplication
+    route = "workbench_collection"
 
 
-@reviewer_required
-@require_POST
-def application_transition(request, kind: str, pk: int, name: str):
-    """Take one decision; a return needs the reason the applicant will read (R-ACL-3)."""
-    obj = application_get(_model_for(kind), request.user, pk)
-    reason = request.POST.get("reason", "")
-    try:
-        obj = workflow_transition(obj, name, by=request.user, reason=reason)
-    except (TransitionNotAllowed, Conflict):  # another reviewer got there first, or it is not ours to do
-        messages.error(request, CONFLICT_MESSAGE)
-        return redirect(f"workbench_{obj.KIND}", pk=pk)
-    except DomainError as exc:
-        return _render_detail(request, obj, failed=name, reason=reason, error=exc, status=400)
-    info = obj.transition_info(name)
-    messages.success(request, _("已办理：%(action)s（%(number)s），当前状态：%(status)s。") % {
-        "action": info.label if info else name, "number": obj.number, "status": obj.status_display})
-    return redirect("accounts:workbench")
+class ChangePage(RecordsPage):
+    model = ChangeRequest
+    route = "workbench_change"
 
 
-@reviewer_required
-@require_POST
-def application_reveal_id(request, kind: str, pk: int):
+class RevealIdNumber(RecordsPage):
     """显示完整号码: the full ID number on this one response, with a reason and an audit row (security item 46).
 
     Outside the region, 404 (R-ACL-1); without a reason, the page again with the error and the
     number still masked. The number is not kept: the next GET shows it masked.
     """
-    obj = application_get(_model_for(kind), request.user, pk)
-    reason = request.POST.get("reason", "")
-    try:
-        number = archive_reveal_id_number(archive=obj.archive, by=request.user, reason=reason, via=obj,
-                                          ip=client_ip(request))
-    except DomainError as exc:
-        return _render_detail(request, obj, reveal_reason=reason, reveal_error=exc, status=400)
-    return _render_detail(request, obj, revealed_id_number=number, reveal_reason=reason.strip())
+
+    model = route = None  # the kind's, set by RecordsPage.urls()
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        obj = self.get_object()
+        reason = request.POST.get("reason", "")
+        try:
+            number = archive_reveal_id_number(archive=obj.archive, by=request.user, reason=reason, via=obj,
+                                              ip=client_ip(request))
+        except DomainError as exc:
+            return self.render_page(obj, status=400, reveal_reason=reason,
+                                    reveal_errors=[message for found in exc.errors.values() for message in found])
+        return self.render_page(obj, revealed_id_number=number, reveal_reason=reason.strip())
 
 
 # --- scans --------------------------------------------------------------------------------------
@@ -320,4 +184,25 @@ def attachment_file(request, pk: int):
     # (checked by its first bytes, sent as application/pdf with nosniff) never renders as HTML.
     if attachment.content_type != "application/pdf":
         response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+@login_required
+@require_safe
+def attachment_page(request, pk: int, number: int):
+    """Page ``number`` of a PDF scan as a JPEG (:mod:`records.previews`): the same door and check as the scan
+    itself — anyone who may not open the file gets 404 for its pages too (R-ACL-1/2)."""
+    attachment = attachment_get(request.user, pk)
+    name = page_name(attachment, number)
+    if name is None:
+        raise Http404
+    try:
+        stream = default_storage.open(name, "rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(stream, content_type="image/jpeg")
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(f'{attachment.name}-{number}.jpg')}"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "sandbox"
     return response

@@ -17,7 +17,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import mask_id_number
-from kjzx.admin import ReadOnlyAdmin
+from kjzx.admin import PolicyHelpMixin, ReadOnlyAdmin
 from kjzx.audit import record_event, register_event_labels
 from transfers.models import ExchangePolicy, Province, Transfer, TransferType
 
@@ -34,8 +34,13 @@ def _audit(request, obj, event_type: str, form) -> None:
 
 
 @admin.register(Province)
-class ProvinceAdmin(admin.ModelAdmin):
+class ProvinceAdmin(PolicyHelpMixin, admin.ModelAdmin):
     """Which provinces are connected to the national platform (R-TRF-3)."""
+
+    help_texts = {
+        "connected": _("取消勾选后，新提出的调往该省的跨省调转申请将被告知“暂缓办理”；勾选后恢复受理。"),
+        "note": _("告知申请人的说明，如“该省尚未接入全国会计人员管理服务平台”。"),
+    }
 
     list_display = ["code", "name", "connected", "note", "updated_at"]
     list_editable = ["connected", "note"]

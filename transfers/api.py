@@ -12,7 +12,9 @@
   (``mark_uploaded``, ``mark_received``, ``mark_rejected``, ``time_out``) are nobody's, so 409 here.
 
 ID numbers are masked in every workflow object, the person record of an inbound one included
-(security item 46).
+(security item 46). ``archive`` is filled only for who may read the archive now
+(:func:`transfers.selectors.transfer_archive_for`, the rule the page applies too): the destination
+before the origin accepted, or the origin after the archive moved, gets ``null``.
 """
 
 from __future__ import annotations
@@ -68,8 +70,15 @@ class TransferSerializer(WorkflowObjectSerializer, TransferSummarySerializer):
     attachments = AttachmentIdsField(read_only=True, help_text="工作证明或学籍证明的附件编号")
     person = serializers.SerializerMethodField(help_text=(
         "人员信息（API.md §2 的形状，证件号码脱敏）：跨省调入为全国平台推送的记录，跨省调出为受理时上传的记录"))
-    archive = MaskedArchiveSerializer(allow_null=True, help_text=(
-        "被调转的本省档案（证件号码脱敏）；跨省调入审核通过前为空"))
+    archive = serializers.SerializerMethodField(help_text=(
+        "被调转的本省档案（证件号码脱敏），仅向档案现管理属地和当前办理环节的财政部门（及申请人本人）提供；"
+        "调入地在调出地受理前、调出地在档案调走后为空；跨省调入审核通过前为空"))
+
+    @extend_schema_field(MaskedArchiveSerializer(allow_null=True))
+    def get_archive(self, transfer: Transfer) -> dict | None:
+        """Only who may read the archive now gets it: the same rule as the page (R-ACL-1)."""
+        archive = selectors.transfer_archive_for(transfer, self.context["request"].user)
+        return MaskedArchiveSerializer(archive, context=self.context).data if archive is not None else None
 
     @extend_schema_field(PersonRecordSerializer(allow_null=True))
     def get_person(self, transfer: Transfer) -> dict | None:

@@ -23,21 +23,32 @@ from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.demo import demo_id_number
 from accounts.models import User
 from accounts.services import exchange_token_create
 from accounts.validators import uscc_check_char
+from kjzx.audit import events_shift
 from kjzx.deadlines import due_steps_remind, overdue_steps_escalate
 from kjzx.models import AuditEvent
-from kjzx.workdays import working_days_after
-from kjzx.workflow import step_working_days, workflow_transition
-from records.demo import REVIEWERS, Story, _backdate, _extra_user, _play, _reviewers, _scan_bytes, _working_days_before
+from kjzx.workflow import STEP_FIELDS, workflow_transition
+from records.demo import (
+    REVIEWERS,
+    Story,
+    _backdate,
+    _extra_user,
+    _last_working_day,
+    _play,
+    _reviewers,
+    _scan_bytes,
+    demo_moment,
+    demo_working_day,
+)
 from records.models import STUDENT_EMPLOYER, Archive, Attachment, AttachmentKind
 from records.uploads import attachment_create
-from transfers.models import ExchangePolicy, Province, Transfer, TransferType
+from transfers.models import Province, Transfer, TransferType
+from transfers.selectors import outbound_timeout
 from transfers.services import inbound_receive, outbound_ack, outbound_result, outbound_timeouts_return, transfer_open
 
 EXCHANGE_CLIENT = "national-platform-demo"
@@ -224,9 +235,12 @@ def _play_move(move: Move) -> None:
     if Transfer.objects.filter(applicant=user).exists():
         return  # loaded before: leave it as it is
     transfer = _walk(move, user)
-    delta = timezone.now() - _started(move.days_ago, transfer.pk)
+    started = _started(move.days_ago, transfer.pk)
     if move.state == "timed_out":  # uploaded longer ago than the province's period (R-TRF-3)
-        delta = max(delta, dt.timedelta(days=ExchangePolicy.current().outbound_timeout_days + 5))
+        cutoff = outbound_timeout().uploaded_before(timezone.now())  # uploaded before it: returned by the sweep
+        day = timezone.localdate(cutoff) - dt.timedelta(days=5)
+        started = min(started, demo_moment(_last_working_day(day), transfer.pk * 7))
+    delta = timezone.now() - started
     _move_back(transfer, delta, Attachment.objects.filter(transfers=transfer))
     if move.state == "timed_out":
         outbound_timeouts_return()
@@ -278,25 +292,23 @@ def _play_arrival(arrival: Arrival) -> None:
 # --- moving a story back in time (demo only: a real history is never rewritten) -----------------
 
 def _started(working_days_ago: int, salt: int) -> dt.datetime:
-    day = _working_days_before(timezone.localdate(), working_days_ago)
-    start = timezone.make_aware(dt.datetime.combine(day, dt.time(9, 5 + salt * 7 % 50)))
-    return min(start, timezone.now() - dt.timedelta(minutes=5))
+    """When a story began: in office hours, on a working day counted back as records.demo counts."""
+    return demo_moment(demo_working_day(working_days_ago), 5 + salt * 7 % 50)
 
 
 def _move_back(transfer: Transfer, delta: dt.timedelta, others) -> None:
     """Move the transfer, its scans (or the archive it made), history and messages back; its due date follows."""
     _backdate([transfer, *others], delta)
     if not any(isinstance(obj, Archive) for obj in others):  # the archive's own events of this transfer
-        AuditEvent.objects.filter(target_type=ContentType.objects.get_for_model(Archive),
-                                  target_id=str(transfer.archive_id), extra__transfer=transfer.number).update(
-            at=F("at") - delta)
+        events_shift(AuditEvent.objects.filter(target_type=ContentType.objects.get_for_model(Archive),
+                                               target_id=str(transfer.archive_id), extra__transfer=transfer.number),
+                     -delta)
     transfer.refresh_from_db()
     if transfer.in_review:  # the step's due date counts from its (moved) start (R-TRF-2, R-DL-1)
         key = "transfer.origin" if transfer.status == "submitted" else "transfer.destination"
         start = transfer.accepted_at or transfer.submitted_at
-        Transfer.objects.filter(pk=transfer.pk).update(
-            due_date=working_days_after(timezone.localdate(start), step_working_days(key)),
-            reminded_for=None, escalated_for=None)
+        transfer.step_begin(key, timezone.localdate(start))
+        Transfer.objects.filter(pk=transfer.pk).update(**{name: getattr(transfer, name) for name in STEP_FIELDS})
 
 
 # --- load ---------------------------------------------------------------------------------------
@@ -350,7 +362,7 @@ def _report_exchange(out, token: str | None) -> None:
     province = Province.objects.get(pk=code)
     state = "未接入全国平台：申请调往该省将被“暂缓办理”" if not province.connected else "已接入全国平台"
     out.write(f"  省份 {province.name}（{code}）{state}；接入名单和调入地接收期限"
-              f"（现为 {ExchangePolicy.current().outbound_timeout_days} 天）在管理后台 /manage/transfers/ 修改。")
+              f"（现为 {outbound_timeout().days} 天）在管理后台 /manage/transfers/ 修改。")
     outbox = Transfer.objects.filter(type=TransferType.OUTBOUND, status="accepted").count()
     out.write(f"全国平台交换接口 /api/exchange/v1/（见 docs/exchange.md）：待上传调出记录 {outbox} 件。")
     if token:

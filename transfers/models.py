@@ -174,6 +174,8 @@ class Transfer(WorkflowModel):
         indexes = [
             models.Index(fields=["submitted_at", "id"], condition=Q(status__in=TRANSFER_REVIEW),
                          name="transfer_queue_idx"),
+            models.Index(fields=["jurisdiction", "submitted_at", "id"], condition=Q(status__in=TRANSFER_REVIEW),
+                         name="transfer_queue_region_idx"),
             models.Index(fields=["due_date"], condition=Q(status__in=TRANSFER_REVIEW), name="transfer_due_idx"),
             models.Index(fields=["accepted_at", "id"], condition=Q(type="outbound", status="accepted"),
                          name="transfer_outbox_idx"),

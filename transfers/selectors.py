@@ -6,18 +6,24 @@
 - A reviewer sees a submitted transfer that leaves from, goes to, or waits in their region: the
   origin follows it after acceptance and the destination sees what is coming (R-TRF-1).
 - Provincial staff see the whole province, which is also the exchange's view.
+
+Seeing a transfer is not seeing the archive it moves (:func:`transfer_archive_for`): every door — the
+page, ``GET /api/v1/transfers/{id}/`` — asks that one function.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import Role
-from accounts.scoping import region_scope
-from transfers.models import TRANSFER_NO_RE, TRANSFER_OPEN, Transfer
+from accounts.scoping import can_act_in, not_found, region_scope
+from records.models import Archive
+from transfers.models import TRANSFER_NO_RE, TRANSFER_OPEN, ExchangePolicy, Transfer, TransferType
 
 
 def _reviewer_q(user) -> Q | None:
@@ -49,8 +55,30 @@ def transfer_get(model=Transfer, user=None, pk=None) -> Transfer:
     """One transfer inside the caller's scope; anything else is a 404."""
     found = transfer_list(model, user).filter(pk=pk).first()
     if found is None:
-        raise Http404
+        raise not_found(model.objects.all(), pk=pk)  # audited when it exists outside the caller's scope
     return found
+
+
+def transfer_archive_for(transfer: Transfer, user) -> Archive | None:
+    """The archive ``transfer`` moves, if ``user`` may read it now; else None (R-ACL-1).
+
+    The person reads the archive of every transfer :func:`transfer_list` shows them (their own, or the
+    inbound record bearing their ID). A bureau reads it while its region holds the archive, or while it
+    is the bureau whose step it is (the destination of an intra transfer once the origin accepted: it
+    must judge it). Everyone else in the transfer's scope — the destination before acceptance or after
+    a rejection, the origin after the archive moved — reads the transfer (number, person, masked ID,
+    route, proof, history: R-ACL-3's record of who decided what) but not the archive's contents.
+    """
+    archive = transfer.archive if transfer.archive_id else None
+    if archive is None or not getattr(user, "is_authenticated", False):
+        return None
+    if user.role != Role.ACCOUNTANT:
+        holds_it = can_act_in(user, archive.jurisdiction)
+        judges_it = transfer.in_review and can_act_in(user, transfer.jurisdiction)
+        if not (holds_it or judges_it):
+            return None
+    prefetch_related_objects([archive], "education", "qualifications")
+    return archive
 
 
 def transfers_visible_to_reviewer(user) -> QuerySet[Transfer]:
@@ -93,6 +121,39 @@ def inbound_get(transfer_no: str) -> Transfer:
     return found
 
 
+# --- the outbound answer period (R-TRF-3) -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutboundTimeout:
+    """The province's answer period for an uploaded outbound record: calendar days from the upload
+    (``ExchangePolicy.outbound_timeout_days``), after which the record returns to its origin by itself.
+    The sweep, the pages and the demo all count it here."""
+
+    days: int
+
+    def returns_at(self, uploaded_at: dt.datetime) -> dt.datetime:
+        return uploaded_at + dt.timedelta(days=self.days)
+
+    def returns_on(self, uploaded_at: dt.datetime | None) -> dt.date | None:
+        """The day shown to people: 调入地如在此日前仍未接收，将自动退回."""
+        return timezone.localdate(self.returns_at(uploaded_at)) if uploaded_at else None
+
+    def uploaded_before(self, now: dt.datetime) -> dt.datetime:
+        """A record uploaded before this moment and still unanswered is due to return at ``now``."""
+        return now - dt.timedelta(days=self.days)
+
+
+def outbound_timeout() -> OutboundTimeout:
+    return OutboundTimeout(ExchangePolicy.current().outbound_timeout_days)
+
+
+def transfer_return_by(transfer: Transfer, timeout: OutboundTimeout | None = None) -> dt.date | None:
+    """The day an uploaded outbound record comes back by itself if the destination does not answer (R-TRF-3)."""
+    if transfer.type != TransferType.OUTBOUND or transfer.status != "uploaded" or not transfer.uploaded_at:
+        return None
+    return (timeout or outbound_timeout()).returns_on(transfer.uploaded_at)
+
+
 # --- the exchange monitor (跨省调转交换监控), provincial staff ---------------------------------------
 
 OUTBOUND = Q(type="outbound")
@@ -124,8 +185,6 @@ ORDER = {
 
 def exchange_overview(since, *, rows: int) -> dict[str, dict]:
     """Each monitor group's first ``rows`` transfers and its full count: one query per group plus one."""
-    from django.db.models import Count
-
     groups = _groups(since)
     counts = Transfer.objects.aggregate(**{key: Count("pk", filter=q) for key, q in groups.items()})
     base = Transfer.objects.select_related("archive", "from_region__parent", "to_region__parent")

@@ -9,11 +9,11 @@ Intra (省内调转)::
   Each bureau has 10 working days for its step (R-TRF-2); approval moves the archive's
   jurisdiction, atomically (R-TRF-1).
 
-Outbound (跨省调出): ``submit`` only to a connected province (else "暂缓办理") and past every
-registered outbound check (the CE year's registration, R-TRF-3); after ``accept`` the record waits in
-the exchange's outbox; the platform acknowledges (``uploaded``) and later answers ``received``
-(``completed``: the archive leaves Shanxi, readable as history) or ``rejected`` (``returned`` with the
-reason). An ``uploaded`` record with no answer in ``ExchangePolicy.outbound_timeout_days`` returns by
+Outbound (跨省调出): ``submit`` only to a connected province (else "暂缓办理") and once this CE year's
+registration is confirmed (R-TRF-3, :func:`cpe.learning.selectors.outbound_refusal`); after ``accept``
+the record waits in the exchange's outbox; the platform acknowledges (``uploaded``) and later answers
+``received`` (``completed``: the archive leaves Shanxi, readable as history) or ``rejected`` (``returned``
+with the reason). An ``uploaded`` record with no answer in ``ExchangePolicy.outbound_timeout_days`` returns by
 itself (:func:`outbound_timeouts_return`, a beat task).
 
 Inbound (跨省调入): the exchange creates it ``received`` for the bureau of ``to_region``
@@ -28,31 +28,31 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import IdType, Region, Sex, User
-from accounts.validators import normalise_id_number, parse_resident_id, validate_mobile
+from accounts.validators import id_disagreements, normalise_id_number, validate_mobile
+from cpe.learning.selectors import outbound_refusal
+from cpe.ledger.selectors import cpe_history
 from kjzx.api import Conflict, DomainError
 from kjzx.audit import record_event, register_event_labels
-from kjzx.workdays import working_days_after
-from kjzx.workflow import step_working_days, workflow_create, workflow_effect, workflow_transition
+from kjzx.workflow import STEP_FIELDS, workflow_create, workflow_effect, workflow_transition
 from records import rules
 from records.models import STUDENT_EMPLOYER, Archive, AttachmentKind, Education, Qualification
-from records.selectors import archive_open_application
+from records.selectors import archive_open_refusal
 from records.services import archive_data, archive_for_person, attachments_owned_by
 from transfers.models import (
     SHANXI,
     TIMEOUT_REASON,
     TRANSFER_NO_RE,
-    ExchangePolicy,
     Province,
     Transfer,
     TransferType,
 )
+from transfers.selectors import outbound_timeout
 
 register_event_labels({
     "transfer.created": "创建调转申请",
@@ -72,10 +72,6 @@ register_event_labels({
     "archive.transferred_out": "档案调出本省",
     "archive.transferred_in": "档案调入本省",
 })
-
-# Functions archive → a refusal message or None, asked before an outbound transfer is opened or
-# submitted. The CE app adds "this year's credit registration must be confirmed first" (R-TRF-3).
-OUTBOUND_CHECKS: list[Callable[[Archive], str | None]] = []
 
 NOT_CONNECTED = "调入省份尚未与全国会计人员管理服务平台对接，暂缓办理跨省调转。"
 
@@ -108,7 +104,9 @@ def _destination(type_: str, archive: Archive, to_region, to_province) -> tuple[
 
 
 def _outbound_refusals(archive: Archive) -> list[str]:
-    return [message for check in OUTBOUND_CHECKS if (message := check(archive))]
+    """What holds an outbound transfer: this CE year's learning not registered yet (R-TRF-3)."""
+    refusal = outbound_refusal(archive)
+    return [refusal] if refusal else []
 
 
 @transaction.atomic
@@ -118,9 +116,8 @@ def transfer_open(*, person: User, type: str, to_unit: str, to_region=None, to_p
     archive = Archive.objects.select_for_update().get(pk=archive_for_person(person).pk)  # lock: R-CHG-4
     if archive.status != Archive.Status.ACTIVE:
         raise Conflict("信息采集审核通过后才能申请档案调转。")
-    busy = archive_open_application(archive)
-    if busy is not None:
-        raise Conflict(f"您有尚未办结的{busy.KIND_LABEL}申请（{busy.number}），办结或撤回后才能再次申请。")
+    if refusal := archive_open_refusal(archive):
+        raise Conflict(refusal)
     errors: dict[str, list[str]] = {}
     try:
         region, province = _destination(type, archive, to_region, to_province)
@@ -170,12 +167,11 @@ def _transfer_deadline_after_accept(transfer: Transfer, **_) -> None:
 @workflow_effect(Transfer, "accept")
 def _transfer_after_accept(transfer: Transfer, **_) -> None:
     if transfer.type == TransferType.INTRA:
-        transfer.due_date = working_days_after(timezone.localdate(), step_working_days("transfer.destination"))
-        transfer.reminded_for = transfer.escalated_for = None
+        transfer.step_begin("transfer.destination")
     else:
-        transfer.due_date = None
+        transfer.step_end()
         transfer.transfer_no = transfer.number  # the number the platform quotes back
-    transfer.save(update_fields=["due_date", "reminded_for", "escalated_for", "transfer_no", "updated_at"])
+    transfer.save(update_fields=[*STEP_FIELDS, "transfer_no", "updated_at"])
 
 
 @workflow_effect(Transfer, "approve")
@@ -236,7 +232,7 @@ def person_record(archive: Archive) -> dict:
         "birth_date": archive.birth_date.isoformat(), "mobile": archive.mobile,
         "education": data["education"], "qualifications": data["qualifications"], "employer": data["employer"],
         "began_accounting_on": data["career"]["began_accounting_on"],
-        "cpe": [],  # filled by the CE app once it lands (read-only for the platform)
+        "cpe": cpe_history(archive),  # every obliged year's CE result, read-only for the platform
     }
 
 
@@ -267,12 +263,9 @@ def clean_person_record(record) -> tuple[dict, dict[str, list[str]]]:
         clean["birth_date"] = dt.date.fromisoformat(str(record.get("birth_date")))
     except ValueError:
         errors["person.birth_date"] = ["出生日期格式应为 YYYY-MM-DD。"]
-    if "id_number" in clean and id_type == IdType.RESIDENT_ID and "birth_date" in clean:
-        parsed = parse_resident_id(clean["id_number"])
-        if parsed.birth_date != clean["birth_date"]:
-            errors["person.birth_date"] = ["出生日期与身份证号码不一致。"]
-        if clean["sex"] in Sex.values and parsed.sex != clean["sex"]:
-            errors["person.sex"] = ["性别与身份证号码不一致。"]
+    if "id_number" in clean:
+        found = id_disagreements(id_type, clean["id_number"], birth_date=clean.get("birth_date"), sex=clean["sex"])
+        errors.update({f"person.{field}": [message] for field, message in found.items()})
     mobile = record.get("mobile") or ""
     if mobile:
         try:
@@ -367,8 +360,8 @@ def _inbound_create(body, person, region, fingerprint) -> Transfer:
         status="received", type=TransferType.INBOUND, applicant=user, jurisdiction=region, to_region=region,
         from_province=str(body["from_province"]), to_unit=body["to_unit"].strip(),
         transfer_no=str(body["transfer_no"]), person_id_type=person["id_type"], person_id_number=person["id_number"],
-        person_record=body["person"], inbound_fingerprint=fingerprint, submitted_at=now,
-        due_date=working_days_after(timezone.localdate(now), step_working_days("transfer.destination")))
+        person_record=body["person"], inbound_fingerprint=fingerprint, submitted_at=now)
+    transfer.step_begin("transfer.destination", timezone.localdate(now))
     transfer.save()
     record_event(transfer, "transfer.received", by=None, after="received",
                  extra={"number": transfer.number, "transfer_no": transfer.transfer_no,
@@ -472,7 +465,7 @@ def outbound_timeouts_return(now: dt.datetime | None = None) -> int:
     the one transition service, which refuses a row that moved meanwhile.
     """
     now = now or timezone.now()
-    limit = now - dt.timedelta(days=ExchangePolicy.current().outbound_timeout_days)
+    limit = outbound_timeout().uploaded_before(now)
     count = 0
     while True:
         with transaction.atomic():

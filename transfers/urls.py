@@ -14,8 +14,6 @@ urlpatterns = [
     path("me/transfers/<int:pk>/", views_person.transfer_detail, name="person_transfer_detail"),
     path("me/transfers/<int:pk>/transitions/<slug:name>/", views_person.transfer_transition,
          name="person_transfer_transition"),
-    path("workbench/transfers/<int:pk>/", views_workbench.transfer_detail, name="workbench_transfer"),
-    path("workbench/transfers/<int:pk>/transitions/<slug:name>/", views_workbench.transfer_transition,
-         name="workbench_transfer_transition"),
+    *views_workbench.TransferPage.urls("workbench/transfers/"),  # workbench_transfer, workbench_transfer_transition
     path("workbench/exchange/", views_workbench.exchange_monitor, name="workbench_exchange"),
 ]

@@ -3,8 +3,8 @@
 Thin views: the caller's own transfers through :mod:`transfers.selectors` (another person's is a
 404, R-ACL-2), :class:`transfers.forms.TransferForm` to parse, :func:`transfers.services.transfer_open`
 and :func:`kjzx.workflow.workflow_transition` to write. A service's DomainError comes back beside
-the fields it names plus a summary at the top; a Conflict or TransitionNotAllowed becomes a message
-and a redirect.
+the fields it names plus a summary at the top; a refused move becomes a message (the words of
+:func:`kjzx.workflow_views.refusal_message`) and a redirect.
 
 - ``/me/transfers/``: the person's transfers, their status in words and due dates, inbound
   records approved for them to claim (认领档案), and 申请调转 (disabled, with the reason, while
@@ -20,32 +20,28 @@ behind: opening and submitting are one transaction, so the corrected form can be
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_fsm import TransitionNotAllowed
 
 from accounts.permissions import accountant_required
-from kjzx.api import Conflict, DomainError
+from kjzx.api import DomainError
 from kjzx.workflow import annotate_days_left, history_rows, workflow_transition
+from kjzx.workflow_views import REFUSALS, refusal_message
 from records import selectors as records_selectors
 from records.forms import AttachmentsForm, add_error, form_error_items
 from records.models import Archive, AttachmentKind
 from records.uploads import attachment_create
 from transfers import selectors, services
 from transfers.forms import TransferForm
-from transfers.models import ExchangePolicy, Transfer, TransferType, province_names
+from transfers.models import Transfer, TransferType, province_names
 
 PROOF_KINDS = (AttachmentKind.EMPLOYMENT_PROOF, AttachmentKind.STUDENT_PROOF)
 PERSON_TRANSITIONS = ("submit", "withdraw", "claim")
-NOT_NOW = gettext_lazy("当前状态下不能执行该操作，请刷新后查看最新状态。")
 UNSAVED = gettext_lazy("本次填写的内容尚未保存，请按提示修改后重新提交。")
 FORM_FIELDS = ("type", "to_region", "to_province", "to_unit")
 
@@ -62,15 +58,11 @@ def _transfer_blocked(archive: Archive | None) -> str:
     """Why a transfer cannot start now, or "" (R-CHG-4); transfer_open says the last word."""
     if archive is None or archive.status != Archive.Status.ACTIVE:
         return _("信息采集审核通过后才能申请档案调转。")
-    busy = records_selectors.archive_open_application(archive)
-    if busy is not None:
-        return _("您有尚未办结的%(kind)s申请（%(number)s），办结或撤回后才能再次申请。") % {
-            "kind": busy.KIND_LABEL, "number": busy.number}
-    return ""
+    return records_selectors.archive_open_refusal(archive)
 
 
 def _refused(request, exc) -> None:
-    messages.error(request, exc.message if isinstance(exc, Conflict) else NOT_NOW)
+    messages.error(request, refusal_message(exc))
 
 
 def describe_places(transfers, provinces: dict[str, str] | None = None) -> None:
@@ -82,14 +74,6 @@ def describe_places(transfers, provinces: dict[str, str] | None = None) -> None:
                     else provinces.get(t.from_province, t.from_province))
         t.destination = (provinces.get(t.to_province, t.to_province) if t.type == TransferType.OUTBOUND
                          else t.to_region.jurisdiction_label if t.to_region_id else "")
-
-
-def return_by(transfer: Transfer) -> dt.date | None:
-    """The day an uploaded outbound record comes back by itself if the destination does not answer (R-TRF-3)."""
-    if transfer.type != TransferType.OUTBOUND or transfer.status != "uploaded" or not transfer.uploaded_at:
-        return None
-    moment = transfer.uploaded_at + dt.timedelta(days=ExchangePolicy.current().outbound_timeout_days)
-    return timezone.localtime(moment).date()
 
 
 # --- 档案调出申请 ---------------------------------------------------------------------------------
@@ -167,7 +151,7 @@ def transfer_new(request):
             transfer = services.transfer_open(person=user, attachments=uploads.keep_ids(), **form.to_data())
             if submit:
                 transfer = workflow_transition(transfer, "submit", by=user)
-    except (Conflict, TransitionNotAllowed) as exc:
+    except REFUSALS as exc:
         _refused(request, exc)
         return redirect("person_transfer_list")
     except DomainError as exc:
@@ -203,7 +187,8 @@ def transfer_detail(request, pk: int):
     names = [n for n in transfer.transition_names_for(request.user) if n in PERSON_TRANSITIONS]
     return render(request, "transfers/person/detail.html", {
         "transfer": transfer, "obj": transfer, "history": history_rows(transfer), "transitions": names,
-        "attachments": list(transfer.attachments.all()), "return_by": return_by(transfer), "menu": "transfers"})
+        "attachments": list(transfer.attachments.all()), "return_by": selectors.transfer_return_by(transfer),
+        "menu": "transfers"})
 
 
 SUCCESS = {
@@ -222,7 +207,7 @@ def transfer_transition(request, pk: int, name: str):
         raise Http404
     try:
         transfer = workflow_transition(transfer, name, by=request.user)
-    except (Conflict, TransitionNotAllowed) as exc:
+    except REFUSALS as exc:
         _refused(request, exc)
     except DomainError as exc:  # e.g. a draft without its proof, or a province no longer connected
         for found in exc.errors.values():

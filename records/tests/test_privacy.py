@@ -18,7 +18,7 @@ from kjzx.audit import event_label
 from kjzx.models import AuditEvent
 from kjzx.workflow import history_rows
 from records.privacy import REVEAL_EVENT
-from tests.factories import make_accountant, make_change, make_collection
+from tests.factories import login_staff, make_accountant, make_change, make_collection
 
 pytestmark = pytest.mark.django_db
 
@@ -63,14 +63,16 @@ def change(db):
 
 def test_workbench_pages_show_the_id_number_masked_by_default(client, county_reviewer, collection, change):
     """Queue and application pages show the masked number and a reveal form, never the whole one (item 46)."""
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     queue = client.get("/workbench/").content.decode()
     for obj in (collection, change):
         assert obj.archive.id_number not in queue and obj.archive.masked_id_number in queue
         page = client.get(detail_url(obj)).content.decode()
         assert obj.archive.id_number not in page and obj.archive.masked_id_number in page
         assert f'action="{reveal_url(obj)}"' in page
-        assert '<label for="reveal-reason">查看原因' in page and f'value="{REASON}"' in page
+        # Not pre-filled, no one-click choice: the reviewer types the reason (issue 11).
+        assert '<label for="reveal-reason">查看原因' in page and "<datalist" not in page
+        assert 'id="reveal-reason" name="reason" value="" required minlength="4"' in page
         assert "显示完整号码" in page
 
 
@@ -97,7 +99,7 @@ def test_person_sees_their_own_whole_number_on_me_archive_only(accountant, colle
 
 def test_queue_export_is_masked_even_after_a_reveal(client, county_reviewer, collection, change):
     """The Excel export holds masked numbers only; a reveal does not change that (item 46)."""
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     client.post(reveal_url(collection), {"reason": REASON})
     response = client.get(reverse("workbench_export"))
     cells = [str(value) for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)
@@ -111,7 +113,7 @@ def test_queue_export_is_masked_even_after_a_reveal(client, county_reviewer, col
 
 def test_reveal_with_a_reason_shows_the_number_once_and_writes_one_audit_row(client, county_reviewer, collection):
     """The whole number is on the reveal's response only; one audit row names reviewer, archive, reason (item 46)."""
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     response = client.post(reveal_url(collection), {"reason": f"  {REASON} "})
     page = response.content.decode()
     archive = collection.archive
@@ -130,7 +132,7 @@ def test_reveal_with_a_reason_shows_the_number_once_and_writes_one_audit_row(cli
 
 def test_each_reveal_on_a_change_page_is_audited(client, second_reviewer, change):
     """A change's page reveals its archive's number; two reveals are two audit rows (item 46)."""
-    client.force_login(second_reviewer)
+    login_staff(client, second_reviewer)
     for reason in ("核实申请人身份", "答复申请人咨询"):
         assert change.archive.id_number in client.post(reveal_url(change), {"reason": reason}).content.decode()
     assert list(reveals().values_list("actor", "target_id", "reason")) == [
@@ -138,16 +140,16 @@ def test_each_reveal_on_a_change_page_is_audited(client, second_reviewer, change
         (second_reviewer.pk, str(change.archive.pk), "答复申请人咨询")]
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "查", "查" * 201])
+@pytest.mark.parametrize("reason", ["", "   ", "查", "核对", "核对号", "查" * 201])
 def test_reveal_without_a_proper_reason_is_refused_and_writes_nothing(client, county_reviewer, collection,
                                                                        reason):
-    """No reason, or one under 2 or over 200 characters: the page again, masked, with the error (item 46)."""
-    client.force_login(county_reviewer)
+    """No reason, or one under 4 or over 200 characters: the page again, masked, with the error (item 46)."""
+    login_staff(client, county_reviewer)
     response = client.post(reveal_url(collection), {"reason": reason})
     page = response.content.decode()
     assert response.status_code == 400
     assert collection.archive.id_number not in page and collection.archive.masked_id_number in page
-    assert ("请填写查看完整证件号码的原因。" if not reason.strip() else "查看原因应为2至200个字。") in page
+    assert ("请填写查看完整证件号码的原因。" if not reason.strip() else "查看原因应为4至200个字。") in page
     assert not reveals().exists()
 
 
@@ -155,7 +157,7 @@ def test_reveal_outside_the_region_does_not_exist(client, other_county_reviewer,
                                                   collection, change):
     """Another county's or city's reviewer gets 404 on the page and the API, and nothing is written (R-ACL-1)."""
     for reviewer in (other_county_reviewer, other_city_reviewer):
-        client.force_login(reviewer)
+        login_staff(client, reviewer)
         api = client_for(reviewer)
         for obj in (collection, change):
             assert client.post(reveal_url(obj), {"reason": REASON}).status_code == 404

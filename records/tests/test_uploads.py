@@ -1,16 +1,17 @@
-"""Uploads are judged by their bytes and stored clean (R-COL-2 scans; security promises 34–37)."""
+"""Uploads are judged by their bytes and stored clean (R-COL-2 scans; security promises 34–37; issue 11)."""
 
 from __future__ import annotations
 
 import io
+import re
 import zlib
 
 import pytest
 from PIL import Image
 
-from kjzx.api import DomainError
-from records import uploads
-from records.uploads import attachment_create
+from records.models import Attachment
+from records.uploads import attachment_create, display_name
+from records.uploads.refusals import Refused
 from tests.factories import PDF_BYTES, png_bytes, upload
 
 pytestmark = pytest.mark.django_db
@@ -26,9 +27,10 @@ def jpeg_with_gps() -> bytes:
     return buffer.getvalue()
 
 
-def refused(person, content, name="scan.pdf") -> DomainError:
-    with pytest.raises(DomainError) as caught:
+def refused(person, content, name="scan.pdf") -> Refused:
+    with pytest.raises(Refused) as caught:
         attachment_create(owner=person, kind="evidence", upload=upload(name, content, "application/pdf"))
+    assert not Attachment.objects.exists()
     return caught.value
 
 
@@ -45,15 +47,15 @@ def test_images_are_reencoded_without_exif_or_gps(accountant):
 
 def test_a_truncated_jpeg_is_refused(accountant):
     broken = jpeg_with_gps()[:-40]
-    with pytest.raises(DomainError) as caught:
+    with pytest.raises(Refused) as caught:
         attachment_create(owner=accountant, kind="photo", upload=upload("a.jpg", broken, "image/jpeg"))
-    assert caught.value.status_code == 415
+    assert caught.value.status_code == 415 and "不完整" in caught.value.message
 
 
 def test_a_pixel_flood_is_refused(accountant, monkeypatch):
     """An image of absurd dimensions is refused before it is decoded (security 35)."""
-    monkeypatch.setattr(uploads, "MAX_IMAGE_PIXELS", 100)
-    with pytest.raises(DomainError) as caught:
+    monkeypatch.setattr("records.uploads.images.MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(Refused) as caught:
         attachment_create(owner=accountant, kind="photo", upload=upload("big.png", png_bytes((20, 20))))
     assert caught.value.status_code == 413 and "像素" in caught.value.message
 
@@ -64,16 +66,22 @@ def test_a_pdf_must_be_complete(accountant):
 
 
 @pytest.mark.parametrize("payload", [
-    b"<</Type/Action/S/JavaScript/JS(app.alert(1))>>",
-    b"<</S/J#61vaScript/JS(x)>>",  # the same name, hex-escaped
-    b"<</Type/Filespec/EF<</F 5 0 R>>/EmbeddedFile 5 0 R>>",
-    b"<</S/Launch/F(cmd.exe)>>",
-    b"/Encrypt 9 0 R",
+    b"3 0 obj<</Type/Action/S/JavaScript/JS(app.alert(1))>>endobj",
+    b"3 0 obj<</S/J#61vaScript/JS(x)>>endobj",  # the same name, hex-escaped
+    b"3 0 obj<</Type/Filespec/EF<</F 5 0 R>>/EmbeddedFile 5 0 R>>endobj",
+    b"3 0 obj<</S/Launch/F(cmd.exe)>>endobj",
+    b"3 0 obj<</S/SubmitForm/F(http://example.com/)>>endobj",
 ])
 def test_pdfs_with_active_content_are_refused(accountant, payload):
-    """Scripts, embedded files, launch actions and encryption are refused (security 36)."""
+    """Scripts, form posts, embedded files and launch actions are refused (security 36)."""
     error = refused(accountant, PDF_BYTES.replace(b"trailer", payload + b"\ntrailer"))
     assert error.status_code == 415 and "脚本" in error.message
+
+
+def test_an_encrypted_pdf_is_refused(accountant):
+    """Encryption hides what is inside from the check: refused (security 36)."""
+    error = refused(accountant, PDF_BYTES.replace(b"trailer<<", b"trailer<</Encrypt 9 0 R"))
+    assert error.status_code == 415 and "加密" in error.message
 
 
 def test_javascript_hidden_in_a_compressed_stream_is_found(accountant):
@@ -93,4 +101,21 @@ def test_the_users_file_name_is_only_harmless_metadata(accountant):
     attachment = attachment_create(owner=accountant, kind="photo",
                                    upload=upload("../../etc/\u202eevil\x00gnp.png", png_bytes()))
     assert attachment.name == "evilgnp.png"
-    assert attachment.file.name.startswith("attachments/") and "evil" not in attachment.file.name
+    assert re.fullmatch(r"attachments/\d{4}/\d{2}/[0-9a-f]{32}\.png", attachment.file.name)
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("../../etc/passwd", "passwd"),
+    ("C:\\Windows\\system32\\cmd.pdf", "cmd.pdf"),
+    ("scan\x00.pdf", "scan.pdf"),
+    ("invoice\u202efdp.exe", "invoicefdp.exe"),
+    ("con.pdf", "_con.pdf"),
+    ("LPT1.tar.png", "_LPT1.tar.png"),
+    ("...hidden.png", "hidden.png"),
+    ("", "file"),
+    ("..", "file"),
+    ("证" * 300 + ".pdf", "证" * 196 + ".pdf"),
+])
+def test_hostile_file_names_become_harmless_display_names(raw, shown):
+    """No path, NUL, bidi override or device name survives; 200 characters at most, extension kept (security 37)."""
+    assert display_name(raw) == shown

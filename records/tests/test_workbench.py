@@ -17,7 +17,7 @@ from kjzx.workflow import workflow_transition
 from records.models import Archive, ChangeRequest
 from records.services import archive_update
 from records.uploads import attachment_create
-from tests.factories import PDF_BYTES, make_accountant, make_change, make_collection, upload
+from tests.factories import PDF_BYTES, login_staff, make_accountant, make_change, make_collection, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def transition_url(obj, name: str) -> str:
 
 
 def queue_page(client, user, **params) -> str:
-    client.force_login(user)
+    login_staff(client, user)
     response = client.get(QUEUE, params)
     assert response.status_code == 200
     return response.content.decode()
@@ -147,7 +147,7 @@ def test_accountant_cannot_open_the_workbench(client, accountant):
 
 def test_queue_page_is_a_fixed_number_of_queries(client, county_reviewer):
     """3 rows or 40 (both kinds), the queue page costs the same number of queries (R-COL-4)."""
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
 
     def queries() -> int:
         client.get(QUEUE)  # warm: one-time lookups (content types, the calendar) do not count
@@ -172,7 +172,7 @@ def test_queue_export_is_the_filtered_queue_in_excel(client, county_reviewer):
     with at(7):
         qian = make_change(person("钱二"))
     make_collection(person("李四", "140521"), jurisdiction="140521")
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     response = client.get(reverse("workbench_export"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -193,7 +193,7 @@ def test_detail_shows_the_whole_archive_scans_and_history(client, accountant, co
     The whole ID number needs an audited reveal (security item 46; records/tests/test_privacy.py).
     """
     collection = make_collection(accountant)
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     page = client.get(detail_url(collection)).content.decode()
     archive = collection.archive
     assert archive.id_number not in page
@@ -213,7 +213,7 @@ def test_detail_and_actions_outside_the_region_do_not_exist(client, accountant, 
     scan = collection.archive.attachments.first()
     evidence = change.attachments.first()
     for reviewer in (other_county_reviewer, other_city_reviewer):
-        client.force_login(reviewer)
+        login_staff(client, reviewer)
         for obj in (collection, change):
             assert client.get(detail_url(obj)).status_code == 404
             assert client.post(transition_url(obj, "return"), {"reason": "x"}).status_code == 404
@@ -229,7 +229,7 @@ def test_two_reviewers_approve_a_collection_through_the_pages(client, accountant
                                                               second_reviewer):
     """初审 and 复审 by two different reviewers; the first one is told when trying both (R-COL-4, R-ACL-3)."""
     collection = make_collection(accountant)
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     page = client.get(detail_url(collection)).content.decode()
     assert "初审通过" in page and transition_url(collection, "approve_first") in page
     response = client.post(transition_url(collection, "approve_first"), follow=True)
@@ -244,7 +244,7 @@ def test_two_reviewers_approve_a_collection_through_the_pages(client, accountant
     collection.refresh_from_db()
     assert collection.status == "first_reviewed" and collection.first_reviewed_by == county_reviewer
 
-    client.force_login(second_reviewer)
+    login_staff(client, second_reviewer)
     response = client.post(transition_url(collection, "approve_second"), follow=True)
     assert "已办理：复审通过" in response.content.decode()
     collection.refresh_from_db()
@@ -258,7 +258,7 @@ def test_two_reviewers_approve_a_collection_through_the_pages(client, accountant
 def test_return_needs_a_reason_and_keeps_what_was_typed(client, accountant, county_reviewer):
     """A return without a reason is refused with the message and changes nothing (R-ACL-3)."""
     collection = make_collection(accountant)
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     page = client.get(detail_url(collection)).content.decode()
     assert '<label for="reason-return">未通过原因' in page
     response = client.post(transition_url(collection, "return"), {"reason": "   "})
@@ -272,7 +272,7 @@ def test_return_needs_a_reason_and_keeps_what_was_typed(client, accountant, coun
 def test_return_with_a_reason_goes_back_to_the_person(client, accountant, county_reviewer):
     """Returned with its reason, which the applicant sees (R-COL-4, R-ACL-3)."""
     collection = make_collection(accountant)
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     response = client.post(transition_url(collection, "return"), {"reason": "身份证扫描件不清晰"}, follow=True)
     assert "已退回" in response.content.decode()
     collection.refresh_from_db()
@@ -284,7 +284,7 @@ def test_return_with_a_reason_goes_back_to_the_person(client, accountant, county
 def test_change_page_shows_before_and_after_then_approval_applies_it(client, accountant, county_reviewer):
     """The reviewer compares old and new values; approval puts the new ones in the archive (R-CHG-2)."""
     change = make_change(accountant)
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     page = client.get(detail_url(change)).content.decode()
     assert "变更前" in page and "变更后" in page and "联系方式" in page
     assert '<td class="changed-old">13800000000</td>' in page
@@ -306,7 +306,7 @@ def test_change_with_a_list_section_compares_entry_by_entry(client, county_revie
         {"level": "intermediate", "certificate_no": "Z2019140500123", "obtained_on": "2019-09-01"},
         {"level": "senior", "certificate_no": "G2024140500001", "obtained_on": "2024-10-01"}]}
     change = make_change(person("赵一"), values=values)
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     page = client.get(detail_url(change)).content.decode()
     assert "第2条 资格级别" in page and '<td class="changed-new">高级</td>' in page
     assert '<td class="changed-old">—</td>' in page  # no second entry before
@@ -320,7 +320,7 @@ def test_scan_is_served_inline_to_the_owner_and_reviewer_with_safe_headers(clien
     collection = make_collection(accountant)
     scan = collection.archive.attachments.get(kind="photo")
     for user in (accountant, county_reviewer, city_reviewer):
-        client.force_login(user)
+        login_staff(client, user)
         response = client.get(f"/files/{scan.pk}/")
         assert response.status_code == 200
         assert response["Content-Type"] == "image/png"
@@ -339,13 +339,13 @@ def test_pdf_scan_keeps_its_chinese_name_and_can_be_framed_by_the_portal(client,
     scans = [*collection.archive.attachments.values_list("pk", flat=True), pdf.pk]
     archive_update(archive=collection.archive, by=accountant, data={"attachments": scans})
     collection = workflow_transition(collection, "submit", by=accountant)
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     response = client.get(f"/files/{pdf.pk}/")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == "inline; filename*=UTF-8''%E5%AD%A6%E5%8E%86%E8%AF%81%E4%B9%A6.pdf"
     assert response["X-Frame-Options"] == "SAMEORIGIN"
     page = client.get(detail_url(collection)).content.decode()
-    assert f'<object data="/files/{pdf.pk}/" type="application/pdf"' in page
+    assert f'<iframe src="/files/{pdf.pk}/" title="' in page  # an <object> would be blocked by object-src 'none'
 
 
 def test_scan_needs_a_login(client, accountant):
@@ -358,7 +358,7 @@ def test_change_evidence_is_visible_to_the_reviewer_only_once_submitted(client, 
     """A draft is the person's own business: its evidence is not the bureau's to open (R-ACL-2)."""
     draft = make_change(person("赵一"), "draft")
     evidence = draft.attachments.first()
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     assert client.get(f"/files/{evidence.pk}/").status_code == 404
     assert client.get(detail_url(draft)).status_code == 404
     assert ChangeRequest.objects.filter(pk=draft.pk, status="draft").exists()

@@ -4,7 +4,7 @@ import pytest
 
 from kjzx.api import DomainError
 from kjzx.models import AuditEvent
-from tests.factories import inbound_body, make_active_archive, make_transfer
+from tests.factories import as_admin, inbound_body, login_staff, make_active_archive, make_transfer
 from transfers.models import ExchangePolicy, Province, Transfer
 from transfers.services import NOT_CONNECTED, inbound_receive, transfer_open
 
@@ -15,10 +15,9 @@ PROVINCES = "/manage/transfers/province/"
 
 @pytest.fixture
 def staff_client(client, province_staff):
-    """Provincial staff with the admin (like the demo's 'sheng')."""
-    province_staff.is_staff = province_staff.is_superuser = True
-    province_staff.save()
-    client.force_login(province_staff)
+    """The system administrator (like the demo's 'xitong'): the policy is theirs (三权分立)."""
+    as_admin(province_staff, "system_admin")  # the policy is the system administrator's (三权分立)
+    login_staff(client, province_staff)
     return client
 
 

@@ -12,14 +12,14 @@ import threading
 import pytest
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.services import exchange_token_create
 from kjzx.models import AuditEvent
 from kjzx.workflow import workflow_transition
 from records.models import Archive
-from tests.factories import inbound_body, make_accountant, make_id_number, make_transfer
+from tests.factories import inbound_body, login_staff, make_accountant, make_id_number, make_transfer
 from transfers.models import TIMEOUT_REASON, Transfer
 from transfers.services import outbound_timeouts_return
 
@@ -38,7 +38,7 @@ def platform(db) -> APIClient:
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AuthToken.objects.create(user=user)[1]}")
     return client
 
 
@@ -80,7 +80,7 @@ def test_only_the_exchange_clients_token_opens_the_exchange(method, path, accoun
     for user in (accountant, county_reviewer, province_staff):
         assert getattr(token_client(user), method)(X + path, {}, format="json").status_code == 403
     session = APIClient()
-    session.force_login(province_staff)  # a browser session is not the platform's door either
+    login_staff(session, province_staff)  # a browser session is not the platform's door either
     assert getattr(session, method)(X + path, {}, format="json").status_code == 401
     wrong = APIClient()
     wrong.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")

@@ -107,9 +107,9 @@ def test_a_whole_inbound_exchange_over_http(platform, county_reviewer, other_cou
 
 def test_the_platforms_token_is_the_only_way_in(live_server, accountant):
     """No token → 401, a person's token → 403, over the wire too (API.md §2)."""
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     assert Platform(live_server.url, "").call("GET", "/outbound/")[0] == 401
-    person = Platform(live_server.url, Token.objects.create(user=accountant).key)
+    person = Platform(live_server.url, AuthToken.objects.create(user=accountant)[1])
     assert person.call("GET", "/outbound/")[0] == 403
     assert person.call("POST", "/inbound/", inbound_body("11202609004"))[0] == 403

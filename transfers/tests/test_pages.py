@@ -20,6 +20,7 @@ from kjzx.workflow import workflow_transition
 from records.models import Archive, ChangeRequest
 from tests.factories import (
     inbound_body,
+    login_staff,
     make_accountant,
     make_active_archive,
     make_change,
@@ -53,14 +54,14 @@ def workbench_url(transfer, name: str | None = None) -> str:
 
 
 def page(client, user, url: str, status: int = 200) -> str:
-    client.force_login(user)
+    login_staff(client, user)
     response = client.get(url)
     assert response.status_code == status
     return response.content.decode()
 
 
 def act(client, user, url: str, **data):
-    client.force_login(user)
+    login_staff(client, user)
     return client.post(url, data)
 
 
@@ -327,7 +328,7 @@ def _exchange_state(n: int):
 def test_exchange_monitor_groups_and_counts_in_a_fixed_number_of_queries(client, province_staff):
     """Each group with its count and return-by dates, the same number of queries for 1 or 3 of each (API.md §2)."""
     _exchange_state(1)
-    client.force_login(province_staff)
+    login_staff(client, province_staff)
     with CaptureQueriesContext(connection) as few:
         shown = client.get(EXCHANGE).content.decode()
     assert "待上传全国平台" in shown and "调入地不予接收" in shown and "调入" in shown
