@@ -1,14 +1,17 @@
-"""REST glue shared by every app: the domain error, and the one exception handler.
+"""REST glue shared by every app: the domain error, the one exception handler, and JSON errors.
 
 Services raise :class:`DomainError` (→ 400 with fields) or django-fsm's ``TransitionNotAllowed``
-(→ 409); the handler below maps them, so no view holds that knowledge (STYLE §6).
+(→ 409); the handler below maps them, so no view holds that knowledge (STYLE §6). Errors raised
+before a DRF view runs (an address no route matches, ``/api/v1/collections/abc/``) go through
+Django's handlers; under ``/api/`` those answer JSON too (:func:`error_handler`, kjzx/urls.py).
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from django_fsm import TransitionNotAllowed
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -56,3 +59,35 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound("未找到。")
     return drf_exception_handler(exc, context)
 
+
+API_PREFIX = "/api/"
+API_ERRORS = {
+    400: "请求无效。",
+    403: "您无权执行该操作。",
+    404: "未找到。",
+    500: "服务器内部错误，请稍后再试；如持续出现，请联系属地财政部门。",
+}
+
+
+def _api_error(request, status_code: int) -> JsonResponse | None:
+    if request.path.startswith(API_PREFIX):
+        # The shape DRF gives its own 404 ({"detail": "未找到。"}), whichever layer answers.
+        return JsonResponse({"detail": API_ERRORS[status_code]}, status=status_code,
+                            json_dumps_params={"ensure_ascii": False})
+    return None
+
+
+def bad_request(request, exception):
+    return _api_error(request, 400) or defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    return _api_error(request, 403) or defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception):
+    return _api_error(request, 404) or defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    return _api_error(request, 500) or defaults.server_error(request)

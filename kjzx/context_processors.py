@@ -24,13 +24,15 @@ def portal(request):
 
 
 def _calendar_gaps_for(request) -> list[int]:
-    """Years missing from the working-day calendar, for provincial staff only (R-DL-1).
+    """Years missing from the working-day calendar, for provincial staff and the system administrator,
+    who enters them (R-DL-1, 三权分立).
 
     Everyone else gets an empty list without a query; staff pay at most one small query, and
     none while the library knows every year in the horizon.
     """
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or getattr(user, "role", "") != "province_staff":
+    if user is None or not user.is_authenticated or getattr(user, "role", "") not in ("province_staff",
+                                                                                       "system_admin"):
         return []
     return calendar_gaps()
 

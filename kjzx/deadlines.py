@@ -10,6 +10,9 @@ Two daily beat tasks (``kjzx.tasks``) sweep every kind of :class:`~kjzx.workflow
   the jurisdiction's reviewers *and* the level above (county → its city; 市直 → the province;
   省直 → the province only), one audit event ``<kind>.overdue``. Stamped ``escalated_for = due_date``.
 
+Both are notifications in the portal at once and, by e-mail, entries of each reviewer's daily digest
+(每日待办汇总, ``kjzx.deliveries``, 08:30): one e-mail per reviewer per day, not one per item.
+
 During the qualification-exam registration period (:class:`kjzx.models.ExamRegistrationPeriod`,
 entered by provincial staff), R-TRF-5 tightens both: reminders start ``remind_days_before`` working
 days ahead (default 3) and the level above is told ``escalate_days_before`` working days before the
@@ -42,6 +45,7 @@ from django.utils import timezone
 from accounts.models import REVIEWER_ROLES, User
 from kjzx.audit import record_event, register_event_labels
 from kjzx.models import ExamRegistrationPeriod, Notification, StepDeadline
+from kjzx.notifications import notifications_send_bulk
 from kjzx.workdays import working_days_after, working_days_left
 from kjzx.workflow import WorkflowModel
 
@@ -52,6 +56,9 @@ register_event_labels({f"{kind}.overdue": OVERDUE_LABEL for kind in ("collection
 register_event_labels({f"{kind}.escalated": EARLY_LABEL for kind in ("collection", "change", "transfer", "claim")})
 
 DEFAULT_REMIND_DAYS = 1
+# Notification events (kjzx.notifications): "review.*" go to each reviewer's daily digest e-mail
+# (每日待办汇总, 08:30) instead of one e-mail per item.
+REMINDER_EVENT, OVERDUE_EVENT, EARLY_EVENT = "review.reminder", "review.overdue", "review.escalated"
 BATCH_SIZE = 500  # rows claimed per transaction: short locks, bounded memory
 
 
@@ -153,7 +160,7 @@ def _sweep_batch(model: type[WorkflowModel], stamp: str, today: dt.date, due: Q,
     batch = _claim(model, stamp, due)
     if batch:
         model.objects.filter(pk__in=[obj.pk for obj in batch]).update(**{stamp: F("due_date")})
-        Notification.objects.bulk_create(handle(batch, _reviewers_by_region(batch), today))
+        notifications_send_bulk(handle(batch, _reviewers_by_region(batch), today))
     return len(batch)
 
 
@@ -178,7 +185,7 @@ def _reminders(batch: list[WorkflowModel], reviewers: dict[str, list[User]], tod
         when = f"距办理时限还有 {days} 个工作日" if days else "今天是办理时限的最后一天"
         body = (f"{_applicant_line(obj)}属地：{obj.jurisdiction.jurisdiction_label}；当前状态：{obj.status_display}。"
                 f"{when}，请及时办理。")
-        notes += [Notification(user=user, title=title, body=body, link=_link(obj))
+        notes += [Notification(user=user, title=title, body=body, link=_link(obj), event=REMINDER_EVENT)
                   for user in reminder_recipients(obj, reviewers)]
     return notes
 
@@ -193,15 +200,17 @@ def _escalations(batch: list[WorkflowModel], reviewers: dict[str, list[User]], t
                 "due_date": obj.due_date.isoformat(), "number": obj.number, "transition": "overdue"})
             title = f"逾期提醒：{obj.KIND_LABEL} {obj.number} 已超过办理时限（{obj.due_date:%Y-%m-%d}）"
             state = f"已逾期 {max(-late[obj.due_date], 1)} 个工作日"
+            event = OVERDUE_EVENT
         else:  # an exam-registration-period escalation before the due date (R-TRF-5)
             register_event_labels({f"{obj.KIND}.escalated": EARLY_LABEL})
             record_event(obj, f"{obj.KIND}.escalated", by=None, extra={
                 "due_date": obj.due_date.isoformat(), "number": obj.number, "transition": "escalated"})
             title = f"考试报名期间督办：{obj.KIND_LABEL} {obj.number} 将于 {obj.due_date:%Y-%m-%d} 到期"
             state = "会计资格考试报名期间，请务必在办理时限内办结"
+            event = EARLY_EVENT
         body = (f"{_applicant_line(obj)}属地：{obj.jurisdiction.jurisdiction_label}；当前状态：{obj.status_display}；"
                 f"{state}。本提醒同时抄送上级财政部门，请尽快办理。")
-        notes += [Notification(user=user, title=title, body=body, link=_link(obj))
+        notes += [Notification(user=user, title=title, body=body, link=_link(obj), event=event)
                   for user in escalation_recipients(obj, reviewers)]
     return notes
 

@@ -10,11 +10,38 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class AuditEventQuerySet(models.QuerySet):
+    """Audit rows are appended one by one (each joins the hash chain) and never updated or deleted."""
+
+    def update(self, **kwargs):
+        from kjzx.audit_chain import AppendOnlyError, rewriting_allowed
+
+        if not rewriting_allowed():
+            raise AppendOnlyError("update()")
+        return super().update(**kwargs)
+
+    def delete(self):
+        from kjzx.audit_chain import AppendOnlyError
+
+        raise AppendOnlyError("delete()")
+
+    def bulk_create(self, objs, batch_size=None):
+        """One INSERT for many new rows, chained in order (each carries the hash of the one before)."""
+        from kjzx.audit_chain import append_many
+
+        objs = list(objs)
+        if objs:
+            append_many(objs, self.db, lambda: super(AuditEventQuerySet, self).bulk_create(objs, batch_size))
+        return objs
+
+
 class AuditEvent(models.Model):
     """One entry of the append-only history (审计记录), written only through kjzx.audit.record_event.
 
     The applicant's timeline, the reviewer's history, the API's ``history`` and the audit export
-    all read this one table (STYLE §3). Rows are never updated or deleted by the application.
+    all read this one table (STYLE §3). Rows are never updated or deleted: a database trigger refuses
+    it, and so do ``save()`` on an existing row, ``delete()`` and the queryset. Each row carries the
+    keyed hash of the one before (``prev_hash``, ``row_hash``; kjzx.audit_chain, ``manage.py audit_verify``).
     """
 
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
@@ -31,7 +58,13 @@ class AuditEvent(models.Model):
     to_state = models.CharField(_("新状态"), max_length=32, blank=True)
     reason = models.TextField(_("原因"), blank=True)
     ip_address = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+    user_agent = models.CharField(_("客户端"), max_length=200, blank=True)
     extra = models.JSONField(_("附加信息"), default=dict, blank=True)
+    key_id = models.CharField(_("密钥编号"), max_length=16, blank=True, editable=False)
+    prev_hash = models.CharField(_("前一条哈希"), max_length=64, blank=True, editable=False)
+    row_hash = models.CharField(_("本条哈希"), max_length=64, blank=True, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("审计记录")
@@ -41,6 +74,22 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.event_type}"
+
+    def save(self, *args, using=None, **kwargs):
+        """Append this new row to the chain; an existing row is never saved again."""
+        from django.db import router
+
+        from kjzx.audit_chain import AppendOnlyError, append
+
+        if not self._state.adding:
+            raise AppendOnlyError("save()")
+        using = using or router.db_for_write(type(self), instance=self)
+        append(self, using, lambda: super(AuditEvent, self).save(using=using, force_insert=True))
+
+    def delete(self, *args, **kwargs):
+        from kjzx.audit_chain import AppendOnlyError
+
+        raise AppendOnlyError("delete()")
 
     @property
     def label(self) -> str:
@@ -125,13 +174,19 @@ class CalendarYear(models.Model):
 
 
 class Notification(models.Model):
-    """A message to one user (站内消息): decisions on their applications, reminders to reviewers."""
+    """A message to one user (站内消息): decisions on their applications, reminders to reviewers.
+
+    The row is the message in the portal; its e-mail and SMS copies are :class:`Delivery` rows
+    (``kjzx.notifications``, ``kjzx.deliveries``).
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE,
                              related_name="notifications")
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
     link = models.CharField(_("链接"), max_length=300, blank=True)
+    # What happened, e.g. "collection.returned", "review.overdue", "cpe.year_deadline": decides the channels.
+    event = models.CharField(_("事件"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
     read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
 
@@ -150,6 +205,132 @@ class Notification(models.Model):
     @property
     def read(self) -> bool:
         return self.read_at is not None
+
+
+class NotificationPreference(models.Model):
+    """A user's channels (消息设置): 站内消息 always; e-mail on or off; SMS on or off for action events.
+
+    No row means the defaults: both on. Read with :func:`kjzx.notifications.preference_for`.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("用户"), primary_key=True,
+                                on_delete=models.CASCADE, related_name="notification_preference")
+    email = models.BooleanField(_("邮件通知"), default=True,
+                                help_text=_("每条站内消息同时发送到您的电子邮箱；审核人员的办理提醒每天汇总为一封邮件。"))
+    sms = models.BooleanField(_("短信通知"), default=True,
+                              help_text=_("需要您办理的事项（退回、审核通过、档案调转完成、继续教育年度即将截止）同时发送短信。"))
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("消息设置")
+        verbose_name_plural = _("消息设置")
+
+    def __str__(self):
+        return f"{self.user_id}"
+
+
+class SendState(models.TextChoices):
+    """Where an outgoing e-mail or SMS stands (pending → sending → sent / failed / unknown / skipped)."""
+
+    PENDING = "pending", _("待发送")
+    SENDING = "sending", _("发送中")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败")
+    UNKNOWN = "unknown", _("结果不明")  # the worker died while the provider had it: never sent again
+    SKIPPED = "skipped", _("未发送")  # preference turned off or address removed before sending
+
+
+class Digest(models.Model):
+    """One reviewer's daily e-mail (每日待办汇总) gathering that day's reminders and escalations.
+
+    One per user and day (a constraint): the beat task of 08:30 may run twice and still send one.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE,
+                             related_name="+")
+    day = models.DateField(_("日期"))
+    status = models.CharField(_("状态"), max_length=10, choices=SendState.choices, default=SendState.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    due_at = models.DateTimeField(_("计划发送时间"), default=timezone.now)  # not before (a retry's backoff)
+    queued_at = models.DateTimeField(_("入队时间"), default=timezone.now)  # last put on the task queue
+    lease_until = models.DateTimeField(_("占用截止"), null=True, blank=True)  # while sending
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    error = models.CharField(_("错误"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("每日汇总邮件")
+        verbose_name_plural = _("每日汇总邮件")
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="digest_one_per_user_and_day")]
+        indexes = [
+            models.Index(fields=["queued_at"], name="digest_pending_idx", condition=models.Q(status="pending")),
+            models.Index(fields=["lease_until"], name="digest_sending_idx", condition=models.Q(status="sending")),
+        ]
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d} {self.user_id}"
+
+
+class Delivery(models.Model):
+    """One copy of a notification sent outside the portal: by e-mail, by SMS, or in a reviewer's digest.
+
+    At most one per notification and channel (a constraint), claimed by compare-and-swap before the
+    provider is called (``kjzx.deliveries``): a message is sent at most once.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("邮件")
+        SMS = "sms", _("短信")
+        DIGEST = "digest", _("每日汇总邮件")
+
+    notification = models.ForeignKey(Notification, verbose_name=_("消息"), on_delete=models.CASCADE,
+                                     related_name="deliveries")
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
+    status = models.CharField(_("状态"), max_length=10, choices=SendState.choices, default=SendState.PENDING)
+    digest = models.ForeignKey(Digest, verbose_name=_("汇总邮件"), null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="deliveries")
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    due_at = models.DateTimeField(_("计划发送时间"), default=timezone.now)  # not before (a retry's backoff)
+    queued_at = models.DateTimeField(_("入队时间"), default=timezone.now)  # last put on the task queue
+    lease_until = models.DateTimeField(_("占用截止"), null=True, blank=True)  # while sending
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    error = models.CharField(_("错误"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("消息外发")
+        verbose_name_plural = _("消息外发")
+        constraints = [models.UniqueConstraint(fields=["notification", "channel"],
+                                               name="delivery_one_per_channel")]
+        indexes = [
+            models.Index(fields=["queued_at"], name="delivery_pending_idx", condition=models.Q(status="pending")),
+            models.Index(fields=["lease_until"], name="delivery_sending_idx", condition=models.Q(status="sending")),
+            models.Index(fields=["digest"], name="delivery_digest_idx", condition=models.Q(digest__isnull=False)),
+            models.Index(fields=["notification"], name="delivery_waiting_digest_idx",
+                         condition=models.Q(channel="digest", digest__isnull=True, status="pending")),
+        ]
+
+    def __str__(self):
+        return f"{self.notification_id} {self.channel} {self.status}"
+
+
+class ReminderRun(models.Model):
+    """The progress of one set-based reminder round (e.g. "2026年度 30 days before the deadline"):
+    a cursor moved in the same transaction as each batch of notifications, so a round killed half-way
+    resumes where it stopped and nobody is told twice."""
+
+    key = models.CharField(_("批次"), max_length=80, primary_key=True)
+    cursor = models.BigIntegerField(_("进度"), default=0)
+    sent = models.PositiveIntegerField(_("已提醒人数"), default=0)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("开始时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("批量提醒进度")
+        verbose_name_plural = _("批量提醒进度")
+
+    def __str__(self):
+        return self.key
 
 
 class StepDeadline(models.Model):

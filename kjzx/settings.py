@@ -6,11 +6,13 @@ or REDIS_URL on kombu's filesystem transport, so that a fresh machine needs only
 """
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -47,7 +49,7 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "kjzx.admin_apps.AdminConfig",  # django.contrib.admin, the portal's site: second factor, 三权分立
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,17 +57,24 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens: stored hashed, expiring (django-rest-knox; replaced rest_framework.authtoken)
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
     "django_fsm",
-    "axes",
+    "kjzx.vendor_apps.AxesConfig",  # "axes" (login lockouts) under its Chinese name in the admin
+    "csp",
+    # The staff second factor (accounts.otp): TOTP devices and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "kjzx",
     "accounts",
     "records",
     "transfers",
     "cpe",
+    "workbench",  # the review queue and dashboards: reads every app above, imported by none
+    "employers",  # 用人单位: their own accountants, read only, and CE reminders (issue 13)
 ]
 
 MIDDLEWARE = [
@@ -75,8 +84,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor passed in this session
+    # Audit rows take this request's address and client; refusals (403, 404 outside scope) and downloads
+    # are audit rows of their own (kjzx.audit_middleware).
+    "kjzx.audit_middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "kjzx.middleware.SessionLimitsMiddleware",  # 12 hours at most; ended by logout/password change elsewhere
+    "kjzx.middleware.SecondFactorMiddleware",  # staff (and enrolled accountants) reach nothing on a password alone
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kjzx.middleware.ContentSecurityPolicyMiddleware",
     "kjzx.middleware.NoStoreForAuthenticatedMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
@@ -96,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kjzx.context_processors.portal",
+                "csp.context_processors.nonce",  # CSP_NONCE, for an inline <script nonce="…">
             ],
         },
     },
@@ -103,8 +120,14 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# Persistent connections suit gunicorn's sync workers (one connection per worker, checked before reuse);
+# under runserver, which starts a thread per request, every kept connection leaked until PostgreSQL
+# refused new ones: there, and by default with DEBUG, each request opens and closes its own.
+RUNSERVER = len(sys.argv) > 1 and sys.argv[1] == "runserver"
+DB_CONN_MAX_AGE = 0 if RUNSERVER else envint("DB_CONN_MAX_AGE", 0 if DEBUG else 60)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE,
+                                                  conn_health_checks=DB_CONN_MAX_AGE > 0)}
 else:
     DATABASES = {
         "default": {
@@ -126,7 +149,8 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's password check; admin-site rights only from the administrator's role (三权分立).
+    "accounts.backends.RoleBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
@@ -140,6 +164,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Site and bureau names, the user's name in pinyin, ID-number fragments, keyboard walks, common
+    # Chinese passwords, the published demo password (docs/security.md, item 13).
+    {"NAME": "accounts.passwords.GuessablePasswordValidator"},
 ]
 
 # Lockout (等保 8.1.4.1 b): 5 failures for one username from one address lock it for 30 minutes.
@@ -150,25 +177,58 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# No login name in axes' tables (an accountant's is the ID number): rows are keyed by a keyed hash of the
+# normalised name, so the lockout still works per user; successful logins are in the audit history instead.
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "otp", "code", "id_number", "mobile", "ip_address"]
 # Behind a proxy, the client address comes from the header the proxy sets, never from the client:
 # kjzx.http.client_ip reads X-Forwarded-For only when TRUSTED_PROXY_COUNT proxies stand in front.
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "kjzx.http.client_ip"
 
-# Sessions end after 30 idle minutes (each request renews the cookie) and at browser close.
+# Sessions end after 30 idle minutes (each request renews the cookie) and at browser close, and
+# 12 hours after login however busy (kjzx.middleware.SessionLimitsMiddleware, ASVS 7.3.2).
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_MINUTES", 30) * 60
+SESSION_ABSOLUTE_HOURS = envint("SESSION_ABSOLUTE_HOURS", 12)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
-# Password-reset codes sent by SMS (a serious government portal resets by the registered mobile).
-# Production must name the province's gateway backend; the default there drops codes (and says so in
-# the log) rather than printing them.
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "kjzx.sms.ConsoleBackend" if DEBUG else "kjzx.sms.UnconfiguredBackend")
+# Text messages (kjzx.sms): password-reset codes, and notifications a person must act on (issue 13).
+# Production must name the province's gateway backend; the default there sends nothing (and says so
+# in the log, without the text) rather than logging codes. In development the logging backend writes
+# each text with the mobile masked.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "kjzx.sms.LoggingBackend" if DEBUG else "kjzx.sms.UnconfiguredBackend")
 SMS_CODE_TTL_MINUTES = envint("SMS_CODE_TTL_MINUTES", 10)
 SMS_CODE_MAX_ATTEMPTS = 5
+
+# Second factor (django-otp, accounts.otp): TOTP as RFC 6238 and API.md §1 fix it — SHA-1, 30-second
+# steps, 6 digits, one step of drift either way (TOTPDevice's defaults). Each failure doubles the wait
+# before the next try (1 s, 2 s, 4 s, …), on top of the login lockout it counts towards.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "会计之星")
+OTP_TOTP_SYNC = False  # the window stays now ± 1 step; a learned drift would widen it over time
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# Between the password and the code: the password step is good for this long.
+OTP_PENDING_MINUTES = envint("OTP_PENDING_MINUTES", 5)
+
+# Audit history (docs/security.md, "Audit"; kjzx.audit_chain): each row carries the HMAC-SM3 of the one
+# before under this key (empty: derived from SECRET_KEY; set one of its own in production, and keep
+# the retired ones in AUDIT_CHAIN_OLD_KEYS as "id:key,…" so `manage.py audit_verify` still checks old rows).
+AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY", "")
+AUDIT_CHAIN_KEY_ID = os.environ.get("AUDIT_CHAIN_KEY_ID", "1")
+AUDIT_CHAIN_OLD_KEYS = os.environ.get("AUDIT_CHAIN_OLD_KEYS", "")
+# Kept at least six months (网络安全法 art. 21: 184 days covers any six calendar months); nothing shorter.
+AUDIT_RETENTION_MIN_DAYS = 184
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", AUDIT_RETENTION_MIN_DAYS)
+if AUDIT_RETENTION_DAYS < AUDIT_RETENTION_MIN_DAYS:
+    raise ImproperlyConfigured(f"AUDIT_RETENTION_DAYS must be at least {AUDIT_RETENTION_MIN_DAYS} (six months).")
+# Refused requests (403, 404 outside one's scope) write an audit row each, up to this many per
+# (user or address, route, kind) and minute; the rest are counted into the next row (kjzx.audit).
+AUDIT_DENIALS_PER_MINUTE = envint("AUDIT_DENIALS_PER_MINUTE", 10)
 
 # --- Production hardening (manage.py check --deploy is clean with DEBUG off) -----------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -220,6 +280,11 @@ AWS_QUERYSTRING_AUTH = True  # uploads are private: links are signed and short-l
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_MB", 10) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Online learning (docs/cpe.md): the largest lesson video or PDF an institution uploads, and a factor
+# (0.001–1) by which a demo or a test shortens every lesson's required time. The factor is honoured only
+# with DEBUG or the test settings (never in production) and leaves every heartbeat check as it is.
+LEARNING_MEDIA_MAX_MB = envint("LEARNING_MEDIA_MAX_MB", 500)
+KJZX_LEARNING_TIME_SCALE = os.environ.get("KJZX_LEARNING_TIME_SCALE", "")
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -238,8 +303,35 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "kjzx.api.exception_handler",
-    # Per client address: a county office behind one NAT must still be able to log everyone in.
-    "DEFAULT_THROTTLE_RATES": {"auth": "120/minute"},
+    # Per client address (kjzx.http.client_ip): a county office behind one NAT must still be able to
+    # log everyone in; registration answers whether an ID number is registered, so it is tighter.
+    "DEFAULT_THROTTLE_RATES": {"auth": "120/minute", "register": "20/hour"},
+    # DRF's own reading of X-Forwarded-For, for any throttle not built on kjzx.http.ClientAddressThrottle:
+    # the same count of trusted proxies (0: REMOTE_ADDR only, whatever the client sends).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+}
+# API tokens (django-rest-knox): `Authorization: Bearer <token>` (API.md §1), stored as SHA-512 digests,
+# valid 10 hours from issue (no sliding renewal); logout revokes the token, a password change all of them.
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_TTL": timedelta(hours=envint("API_TOKEN_TTL_HOURS", 10)),
+    "AUTO_REFRESH": False,
+}
+
+# Content-Security-Policy on every HTML page (django-csp; kjzx.middleware.ContentSecurityPolicyMiddleware
+# adds it to HTML responses only and lets a view that may be framed by the portal say so). An inline
+# script needs nonce="{{ request.csp_nonce }}"; inline style attributes are refused: use CSS classes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "会计之星 API",
@@ -269,6 +361,10 @@ if CELERY_BROKER_URL == "filesystem://":
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# No task runs forever: a soft limit raises inside the task (it can say why it stopped), the hard one
+# replaces the worker process. Tasks that read uploaded files set tighter limits (cpe/tasks.py).
+CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 30 * 60)
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 35 * 60)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "celerybeat-schedule")
@@ -301,10 +397,31 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cpe.tasks.close_due_cpe_years",
         "schedule": crontab(hour=0, minute=30),
     },
+    # Delete uploaded files no attachment row references (a rolled-back upload), older than a day (issue 11).
+    "sweep-orphaned-uploads": {
+        "task": "records.tasks.sweep_orphaned_uploads",
+        "schedule": crontab(hour=3, minute=40),
+    },
+    # Notifications by e-mail and SMS (issue 13, kjzx.deliveries): queue again what a lost task left
+    # pending, mark a dead worker's sends unknown (never resent); each reviewer's reminders and
+    # escalations of the morning's sweeps in one e-mail; CE year deadline reminders.
+    "sweep-deliveries": {
+        "task": "kjzx.tasks.sweep_deliveries",
+        "schedule": crontab(minute="*/5"),
+    },
+    "send-reviewer-digests": {
+        "task": "kjzx.tasks.send_reviewer_digests",
+        "schedule": crontab(hour=8, minute=30),
+    },
+    "remind-cpe-year-deadlines": {
+        "task": "kjzx.tasks.remind_cpe_year_deadlines",
+        "schedule": crontab(hour=9, minute=0),
+    },
 }
 
-# --- E-mail (notifications; console in development) ------------------------------------------
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# --- E-mail (notifications; console in development, SMTP from the environment in production) -----
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG
+                               else "django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@kjzx.example")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25)
@@ -312,6 +429,16 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
 EMAIL_USE_SSL = envbool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)  # seconds; far below NOTIFICATION_LEASE_SECONDS
+# Sending notifications (kjzx.deliveries): how long a worker holds a message it is sending (after
+# that the sweep marks it "unknown", never resent), how long a pending one waits before the sweep
+# queues it again, and how many the sweep queues at a time.
+NOTIFICATION_LEASE_SECONDS = envint("NOTIFICATION_LEASE_SECONDS", 600)
+NOTIFICATION_REQUEUE_SECONDS = envint("NOTIFICATION_REQUEUE_SECONDS", 300)
+NOTIFICATION_SWEEP_LIMIT = envint("NOTIFICATION_SWEEP_LIMIT", 20000)
+# Days before a CE year's deadline (完成期限, R-CE-5) on which people obliged and not complete are told.
+CPE_DEADLINE_REMINDER_DAYS = sorted({int(day) for day in envlist("CPE_DEADLINE_REMINDER_DAYS", "30,7")},
+                                    reverse=True)
 
 # --- Logging: no personal data in logs ---------------------------------------------------------
 LOGGING = {
@@ -323,7 +450,21 @@ LOGGING = {
 }
 
 PORTAL_NAME = _("会计之星")
-# The portal's public address (https://www.kjzx.cn): printed in certificates' QR codes. Empty: the
-# address the request came to.
-SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 PORTAL_SYSTEM_NAME = _("山西省会计管理信息系统")
+# The portal's public address (https://kjzx.example.gov.cn), printed and QR-coded on certificates
+# (/verify/<code>), and the "去办理" links of notification e-mail and SMS; never the host a request came
+# to. Empty: http://127.0.0.1:8000 with DEBUG (scripts/run.sh's address), else https:// and the first
+# host name of ALLOWED_HOSTS.
+DEVELOPMENT_SITE_URL = "http://127.0.0.1:8000"
+_site_hosts = [host for host in ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
+SITE_URL = (os.environ.get("SITE_URL", "").strip().rstrip("/")
+            or (f"https://{_site_hosts[0]}" if _site_hosts and not DEBUG else DEVELOPMENT_SITE_URL))
+
+# Certificates' PAdES signature (cpe/ledger/certificates/signing.py): each a PEM file's path or the PEM
+# text itself ("\n" may stand for line breaks); the certificate may be followed by its chain. Both
+# empty: a development pair made on first use under VAR_DIR/certificate-signing/ (not for production).
+CERTIFICATE_SIGNING_KEY = os.environ.get("CERTIFICATE_SIGNING_KEY", "")
+CERTIFICATE_SIGNING_CERT = os.environ.get("CERTIFICATE_SIGNING_CERT", "")
+CERTIFICATE_SIGNING_KEY_PASSWORD = os.environ.get("CERTIFICATE_SIGNING_KEY_PASSWORD", "")
+if bool(CERTIFICATE_SIGNING_KEY) != bool(CERTIFICATE_SIGNING_CERT):
+    raise ImproperlyConfigured("Set CERTIFICATE_SIGNING_KEY and CERTIFICATE_SIGNING_CERT together (see .env.example).")

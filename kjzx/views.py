@@ -1,4 +1,4 @@
-"""The portal's front door (home, notices, health check) and each user's messages (我的消息)."""
+"""The portal's front door (home, notices, health check) and each user's messages (我的消息, 消息设置)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,11 +10,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import LoginForm
 from kjzx import notifications
+from kjzx.forms import NotificationPreferenceForm
+from kjzx.http import client_ip
 from kjzx.models import Notice
+from kjzx.sms import mask_mobile
 
 
 @require_GET
@@ -64,3 +67,18 @@ def notification_read_all(request):
     notifications.notification_mark_all_read(user=request.user)
     messages.success(request, _("全部消息已标为已读。"))
     return redirect("notifications")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_settings(request):
+    """消息设置: 站内消息 always; e-mail and SMS on or off (issue 13). The caller's own, nobody else's."""
+    preference = notifications.preference_for(request.user)
+    form = NotificationPreferenceForm(request.POST if request.method == "POST" else None,
+                                      initial={"email": preference.email, "sms": preference.sms})
+    if request.method == "POST" and form.is_valid():
+        notifications.notification_preferences_save(user=request.user, ip=client_ip(request), **form.cleaned_data)
+        messages.success(request, _("消息设置已保存。"))
+        return redirect("notification_settings")
+    return render(request, "kjzx/notification_settings.html", {
+        "form": form, "email": request.user.email, "mobile": mask_mobile(request.user.mobile)})

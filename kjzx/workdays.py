@@ -9,7 +9,8 @@ For one date, the first of these that has an answer wins:
 A year that the library does not know and that staff have not confirmed (CalendarYear) is a
 gap: due dates in it are provisional, provincial staff see a banner (calendar_gaps), and the
 daily beat task ``check_calendar_coverage`` writes a "calendar.gap" audit event (R-DL-3).
-Nothing here raises on an unknown year: it falls back to Monday–Friday.
+Nothing here raises on an unknown year: it falls back to Monday–Friday. Writes to the calendar, and the
+open due dates they move, are :mod:`kjzx.calendar`'s.
 
 A due date is the n-th working day after the day the step began; that day never counts,
 whether or not it was a working day (R-DL-1).
@@ -27,10 +28,7 @@ from django.utils import timezone
 from kjzx.audit import record_event, register_event_labels
 from kjzx.models import AuditEvent, CalendarDay, CalendarYear
 
-register_event_labels({
-    "calendar.gap": "工作日历缺失",
-    "calendar.year_confirmed": "确认工作日历年度",
-})
+register_event_labels({"calendar.gap": "工作日历缺失"})
 
 ONE_DAY = dt.timedelta(days=1)
 # Look this far ahead for gaps: the longest step (10 working days, plus a Spring Festival) ends
@@ -38,6 +36,9 @@ ONE_DAY = dt.timedelta(days=1)
 GAP_HORIZON = dt.timedelta(days=60)
 # pg_advisory_xact_lock key: serialises concurrent gap reports so a day gets one event.
 GAP_REPORT_LOCK = 0x6B6A7A78
+# pg_advisory_xact_lock key of the calendar: a change holds it exclusively (kjzx.calendar), a step beginning
+# shares it (calendar_read_lock), so no due date is counted on a calendar that is being changed.
+CALENDAR_LOCK = 0x6B6A7A79
 
 
 def _as_date(value: dt.date) -> dt.date:
@@ -123,7 +124,18 @@ def working_days_between(a: dt.date, b: dt.date) -> int:
     return sum(calendar.is_working(a + dt.timedelta(days=i)) for i in range(1, span + 1))
 
 
-def _unknown_years(years: list[int]) -> list[int]:
+def calendar_read_lock() -> None:
+    """Wait for a calendar change in progress to commit, and hold it off until this transaction ends (R-DL-1).
+
+    Taken by a step that begins (:meth:`kjzx.workflow.WorkflowModel.step_begin`): a due date counted while
+    staff correct the calendar would be counted on the old one and missed by the recompute.
+    """
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [CALENDAR_LOCK])
+
+
+def unknown_years(years: list[int]) -> list[int]:
     """Those of ``years`` neither the library knows nor staff confirmed; at most one query."""
     candidates = [year for year in years if not library_knows(year)]
     if not candidates:
@@ -136,7 +148,7 @@ def _unknown_years(years: list[int]) -> list[int]:
 
 def year_is_known(year: int) -> bool:
     """Whether ``year``'s holiday arrangement is known: in the library, or confirmed by staff (R-DL-1)."""
-    return not _unknown_years([year])
+    return not unknown_years([year])
 
 
 def is_provisional(day: dt.date) -> bool:
@@ -148,7 +160,7 @@ def calendar_gaps(until: dt.date | None = None) -> list[int]:
     """The years from this year through ``until``'s (default: today + 60 days) that are not known (R-DL-1)."""
     today = timezone.localdate()
     until = _as_date(until) if until else today + GAP_HORIZON
-    return _unknown_years(list(range(today.year, until.year + 1)))
+    return unknown_years(list(range(today.year, until.year + 1)))
 
 
 def _gap_reported_today() -> bool:
@@ -176,21 +188,6 @@ def calendar_gap_report() -> list[int]:
         if not _gap_reported_today():
             record_event(None, "calendar.gap", extra={"years": gaps})
     return gaps
-
-
-@transaction.atomic
-def calendar_year_save(*, calendar_year: CalendarYear, by) -> CalendarYear:
-    """Save a calendar year (工作日历年度), stamping who confirmed it and when, R-DL-1."""
-    was_confirmed = CalendarYear.objects.filter(pk=calendar_year.pk, confirmed=True).exists()
-    newly_confirmed = calendar_year.confirmed and not was_confirmed
-    if newly_confirmed:
-        calendar_year.confirmed_by, calendar_year.confirmed_at = by, timezone.now()
-    elif not calendar_year.confirmed:
-        calendar_year.confirmed_by, calendar_year.confirmed_at = None, None
-    calendar_year.save()
-    if newly_confirmed:
-        record_event(calendar_year, "calendar.year_confirmed", by=by, extra={"source": calendar_year.source})
-    return calendar_year
 
 
 def working_days_left(today: dt.date, due_dates) -> dict[dt.date, int]:

@@ -14,6 +14,11 @@ custom={"name": "return", "label": "退回", "reason_required": True, "deadline"
 - ``deadline`` starts a new step: its due date is the policy's number of working days after today
   (R-DL-1). ``"clear"`` ends the step (a decision). Without it the due date stays.
 
+A step keeps the day it began and its number of working days (``step_started_on``,
+``step_days``) beside its due date: when provincial staff enter or correct a year's holiday
+arrangement, :mod:`kjzx.calendar` recomputes every open due date from them (R-DL-1). Code that starts a
+step outside a transition calls :meth:`WorkflowModel.step_begin` and saves :data:`STEP_FIELDS`.
+
 :func:`workflow_transition` is the only way any door (page, API, task, command) moves one: lock the
 row, check the transition is available to *this* caller (else 409), check the reason, run it, set
 the due date, save, run the kind's effects, write the audit row and tell the applicant — all in one
@@ -23,6 +28,7 @@ transition gone and gets 409 (R-COL-4, API.md §1).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import re
@@ -39,7 +45,7 @@ from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, Transiti
 from kjzx.api import Conflict, DomainError
 from kjzx.audit import record_event
 from kjzx.notifications import notification_send
-from kjzx.workdays import working_days_after, working_days_left
+from kjzx.workdays import calendar_read_lock, unknown_years, working_days_after, working_days_left
 
 NUMBER_RE = re.compile(r"^(?P<prefix>[A-Z]{2})(?P<year>\d{4})-(?P<pk>\d{1,12})$")
 
@@ -61,6 +67,10 @@ class WorkflowModel(ConcurrentTransitionMixin, models.Model):
                                      on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     due_date = models.DateField(_("办理时限"), null=True, blank=True)
+    # The step under way: the day it began (which never counts) and its working days, as the policy said
+    # then (R-DL-1). A calendar correction recomputes due_date from these (kjzx.calendar).
+    step_started_on = models.DateField(_("本环节开始日期"), null=True, blank=True, editable=False)
+    step_days = models.PositiveSmallIntegerField(_("本环节办理时限（工作日）"), null=True, blank=True, editable=False)
     decided_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     reason = models.TextField(_("未通过原因"), blank=True)
     reminded_for = models.DateField(_("已提醒的时限"), null=True, blank=True, editable=False)
@@ -109,8 +119,35 @@ class WorkflowModel(ConcurrentTransitionMixin, models.Model):
 
     @property
     def overdue(self) -> bool:
-        """Past its due date with the bureau's step not done (R-DL-2)."""
+        """Past its due date with the bureau's step not done (R-DL-2), whatever kind of day today is."""
         return bool(self.in_review and self.due_date and timezone.localdate() > self.due_date)
+
+    @property
+    def due_date_provisional(self) -> bool:
+        """The due date was counted Monday–Friday through a year whose holiday arrangement is not known yet
+        (暂按周一至周五计算, R-DL-1). :func:`annotate_days_left` sets it for many at once."""
+        if "due_provisional" not in self.__dict__:
+            self.due_provisional = bool(self.in_review and self.due_date and unknown_years(self._step_years()))
+        return self.due_provisional
+
+    def _step_years(self) -> list[int]:
+        first = (self.step_started_on or self.due_date).year
+        return list(range(first, self.due_date.year + 1))
+
+    # --- the step under way (R-DL-1) ---------------------------------------------------------
+    def step_begin(self, key: str, on: dt.date | None = None) -> None:
+        """A review step begins ``on`` (default today): due the policy's ``key`` working days later. In memory;
+        the caller saves :data:`STEP_FIELDS`."""
+        calendar_read_lock()  # not while staff are changing the calendar (kjzx.calendar)
+        on = on or timezone.localdate()
+        days = step_working_days(key)
+        self.step_started_on, self.step_days = on, days
+        self.due_date = working_days_after(on, days)
+        self.reminded_for = self.escalated_for = None
+
+    def step_end(self) -> None:
+        """No bureau step is under way any more (a decision, a return): no due date."""
+        self.due_date = self.step_started_on = self.step_days = None
 
     def transitions_for(self, user) -> list[TransitionInfo]:
         """Exactly what ``user`` may do now (API.md: ``available_transitions``)."""
@@ -179,6 +216,15 @@ def _run_effects(obj, name: str, phase: str, **kwargs) -> None:
 
 # --- the one transition service -----------------------------------------------------------------
 
+# What :meth:`WorkflowModel.step_begin` and :meth:`WorkflowModel.step_end` change.
+STEP_FIELDS = ("due_date", "step_started_on", "step_days", "reminded_for", "escalated_for")
+
+# Hooks run in every transition's transaction after its effects, each with (obj, before), ``before`` a copy
+# of the row as it was locked: the one plug-in point for figures kept in step with the applications
+# (workbench's decision tallies, cpe's CE summaries; their apps fill it, since kjzx cannot import them).
+TRANSITION_HOOKS: list[Callable[[WorkflowModel, WorkflowModel], None]] = []
+
+
 def step_working_days(key: str) -> int:
     """The working days a bureau has for a step, from the province's policy (R-COL-5, R-CHG-3, R-TRF-2)."""
     from kjzx.models import StepDeadline
@@ -207,6 +253,8 @@ def workflow_transition(obj: WorkflowModel, name: str, *, by, reason: str = "", 
 
 def _transition_locked(obj, name, *, by, reason, data, notify):
     model = type(obj)
+    # Before any row lock: a calendar change locks the open rows while it holds the calendar (kjzx.calendar).
+    calendar_read_lock()
     # Lock: two reviewers may act on the same application at the same moment.
     locked = model.objects.select_for_update().get(pk=obj.pk)
     if locked.status != obj.status:  # someone acted since the caller looked: they decided on stale facts
@@ -215,6 +263,7 @@ def _transition_locked(obj, name, *, by, reason, data, notify):
     if info.reason_required and not reason:
         raise DomainError({"reason": [_("请填写原因（未通过原因将告知申请人）。")]})
     before = locked.status
+    snapshot = copy.copy(locked)
     _run_effects(locked, name, "before", by=by, reason=reason, data=data)
     getattr(locked, info.method)(by=by, reason=reason)
     _apply_deadline(locked, info)
@@ -224,6 +273,8 @@ def _transition_locked(obj, name, *, by, reason, data, notify):
         locked.reason = ""
     locked.save()
     _run_effects(locked, name, "after", by=by, reason=reason, data=data)
+    for hook in TRANSITION_HOOKS:
+        hook(locked, snapshot)
     record_event(locked, f"{model.KIND}.{name}", by=by, before=before, after=locked.status, reason=reason,
                  extra={"number": locked.number, "transition": name})
     if notify and locked.applicant_id and (by is None or by.pk != locked.applicant_id):
@@ -247,13 +298,12 @@ def _available(obj, name, by):
 
 def _apply_deadline(obj, info: TransitionInfo) -> None:
     if not obj.is_open:  # decided: no step is under way any more
-        obj.due_date = None
+        obj.step_end()
         obj.decided_at = timezone.now()
     elif info.deadline == "clear":
-        obj.due_date = None
+        obj.step_end()
     elif info.deadline:  # a new step starts: its own due date, its own reminder
-        obj.due_date = working_days_after(timezone.localdate(), step_working_days(info.deadline))
-        obj.reminded_for = obj.escalated_for = None
+        obj.step_begin(info.deadline)
 
 
 def _tell_applicant(obj, info: TransitionInfo, reason: str) -> None:
@@ -261,7 +311,8 @@ def _tell_applicant(obj, info: TransitionInfo, reason: str) -> None:
         "kind": obj.KIND_LABEL, "number": obj.number, "status": obj.status_display}
     body = _("未通过原因：%(reason)s") % {"reason": reason} if reason else ""
     link = obj.applicant_url() if hasattr(obj, "applicant_url") else ""
-    notification_send(user=obj.applicant, title=str(title), body=str(body), link=link)
+    notification_send(user=obj.applicant, title=str(title), body=str(body), link=link,
+                      event=f"{obj.KIND}.{obj.status}")  # e.g. collection.returned: SMS too (kjzx.notifications)
 
 
 def workflow_create(model: type[WorkflowModel], *, applicant, by=None, **fields) -> WorkflowModel:
@@ -274,13 +325,37 @@ def workflow_create(model: type[WorkflowModel], *, applicant, by=None, **fields)
 
 # --- what pages and the API show about deadlines --------------------------------------------------
 
+# How near its due date an open step is (R-DL-2): the queue's marks, the pages' words.
+DUE_OVERDUE, DUE_TODAY, DUE_SOON, DUE_LATER = "overdue", "today", "soon", "later"
+SOON_WORKING_DAYS = 2  # "due within two working days": the amber mark
+
+
+def due_state(due: dt.date | None, days_left: int | None, today: dt.date) -> str:
+    """Overdue means the due date has passed, whatever kind of day today is (a Saturday after a Friday due
+    date is overdue, not "due today"); due today only on the date itself; soon within two working days."""
+    if due is None:
+        return ""
+    if due < today:
+        return DUE_OVERDUE
+    if due == today:
+        return DUE_TODAY
+    return DUE_SOON if days_left is not None and days_left <= SOON_WORKING_DAYS else DUE_LATER
+
+
 def annotate_days_left(objects: list[WorkflowModel], today: dt.date | None = None) -> list[WorkflowModel]:
-    """Set ``days_left`` (working days; 0 on the due date, negative once overdue) on each, in one query."""
+    """Set on each open step, with at most two queries for any number of objects (R-DL-1, R-DL-2):
+    ``days_left`` (working days after today up to the due date; 0 on it, negative once working days have
+    passed since), ``due_state`` (:func:`due_state`) and ``due_provisional``."""
     today = today or timezone.localdate()
-    dues = [o.due_date for o in objects if o.due_date and o.in_review]
-    left = working_days_left(today, dues)
+    steps = [o for o in objects if o.due_date and o.in_review]
+    left = working_days_left(today, [o.due_date for o in steps])
+    unknown = set(unknown_years(sorted({year for o in steps for year in o._step_years()})))
     for o in objects:
-        o.days_left = left.get(o.due_date) if (o.due_date and o.in_review) else None
+        o.days_left, o.due_state, o.due_provisional = None, "", False
+    for o in steps:
+        o.days_left = left.get(o.due_date)
+        o.due_state = due_state(o.due_date, o.days_left, today)
+        o.due_provisional = bool(unknown.intersection(o._step_years()))
     return objects
 
 

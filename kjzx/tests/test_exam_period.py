@@ -8,7 +8,7 @@ import pytest
 from kjzx.audit import history_for
 from kjzx.models import ExamRegistrationPeriod, Notification
 from kjzx.tasks import escalate_overdue_steps, remind_due_steps
-from tests.factories import make_collection, make_transfer
+from tests.factories import login_staff, make_collection, make_transfer
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def test_transfers_are_swept_like_every_other_kind(time_machine, accountant, per
 
 def test_reviewers_see_the_banner_accountants_do_not(client, time_machine, period, county_reviewer, accountant):
     at(time_machine, dt.date(2025, 3, 5))
-    client.force_login(county_reviewer)
+    login_staff(client, county_reviewer)
     assert "不拖拉不遗留" in client.get("/workbench/").content.decode()
     client.force_login(accountant)
     assert "不拖拉不遗留" not in client.get("/me/").content.decode()

@@ -11,19 +11,19 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
 
-from accounts.models import User
+from kjzx.calendar import calendar_year_save
 from kjzx.context_processors import portal
 from kjzx.models import AuditEvent, CalendarDay, CalendarYear
 from kjzx.tasks import check_calendar_coverage
 from kjzx.workdays import (
     calendar_gaps,
-    calendar_year_save,
     is_provisional,
     is_working_day,
     working_days_after,
     working_days_between,
     year_is_known,
 )
+from tests.factories import login_staff, make_admin
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D = dt.date
@@ -286,8 +286,8 @@ class TestGapVisibility:
 class TestAdmin:
     @pytest.fixture
     def admin_client(self, client):
-        user = User.objects.create_superuser("root", "pw-Test-1234", name="管理员")
-        client.force_login(user)
+        user = make_admin("system_admin", "xitong_t")  # the calendar is the system administrator's (三权分立)
+        login_staff(client, user)
         client.user = user
         return client
 
@@ -300,8 +300,12 @@ class TestAdmin:
         assert response.status_code == 200
         assert list(response.context["cl"].queryset) == [CalendarDay.objects.get(date=D(2027, 1, 1))]
 
-    def test_confirming_a_year_stamps_who_and_when(self, admin_client, late_2026):
-        """Confirming a year records the confirmer, the time and an audit event (R-DL-1)."""
+    def test_confirming_a_year_stamps_who_and_when(self, late_2026, admin_client):
+        """Confirming a year records the confirmer, the time and an audit event (R-DL-1).
+
+        The clock is set before the login: a jump of more than the 30 idle minutes after it would
+        end the session, and the test would pass or fail with the day it runs.
+        """
         response = admin_client.post(reverse("admin:kjzx_calendaryear_add"),
                                      {"year": "2027", "confirmed": "on", "source": "国办发明电〔2026〕x号"})
         assert response.status_code == 302
@@ -313,7 +317,7 @@ class TestAdmin:
 
     def test_unconfirming_clears_the_stamp(self, admin_client):
         """Withdrawing a confirmation makes the year a gap again (R-DL-1)."""
-        year = calendar_year_save(calendar_year=CalendarYear(year=2027, confirmed=True), by=admin_client.user)
+        year, _moved = calendar_year_save(calendar_year=CalendarYear(year=2027, confirmed=True), by=admin_client.user)
         year.confirmed = False
         calendar_year_save(calendar_year=year, by=admin_client.user)
         year.refresh_from_db()
