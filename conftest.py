@@ -1,8 +1,11 @@
-"""Shared fixtures: the real PostgreSQL and Redis, and the personas of STYLE §9.
+"""Shared fixtures: the real PostgreSQL and Redis, and the personas of docs/style.md §9.
 
 Personas: ``accountant`` (城区, 140502), ``county_reviewer`` and ``second_reviewer`` (城区),
 ``city_reviewer`` (晋城, 1405), ``other_county_reviewer`` (沁水, 140521),
 ``other_city_reviewer`` (太原, 1401), ``province_staff`` (140000).
+
+The clock (``KJZX_TODAY``), the ``date_sensitive`` marker and the shared ``demo`` fixture live in
+``tests/conftest_dates.py``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from django.conf import settings
 
 from accounts.models import Role
 from tests.factories import make_accountant, make_staff
+
+pytest_plugins = ["tests.conftest_dates"]
 
 
 def pytest_sessionstart(session):

@@ -25,8 +25,69 @@ def make_accountant(*, address="140502", born=date(1990, 1, 1), sequence=101, na
 
 
 def make_staff(username: str, role: str, region: str) -> User:
-    return User.objects.create_user(username=username, password=PASSWORD, role=role, region_id=region,
-                                    name=username)
+    """A staff account with its TOTP device, as create_staff makes them (the second factor is mandatory)."""
+    from accounts.models import ADMIN_ROLES
+    from accounts.otp import totp_create
+
+    user = User.objects.create_user(username=username, password=PASSWORD, role=role, region_id=region,
+                                    name=username, is_staff=role in ADMIN_ROLES)
+    totp_create(user, confirmed=True)
+    return user
+
+
+def make_admin(role: str, username: str | None = None) -> User:
+    """One of the three administrators (三权分立): system_admin, security_admin or audit_admin."""
+    return make_staff(username or role.replace("_admin", "_a"), role, "140000")
+
+
+def as_admin(user, role: str = "system_admin"):
+    """Make a provincial test persona one of the three administrators (三权分立), e.g. for admin tests."""
+    User.objects.filter(pk=user.pk).update(role=role, is_staff=True)
+    user.role, user.is_staff = role, True
+    return user
+
+
+# --- the second factor: log staff in as a person would after the code step ---------------------------
+
+def totp_now(user) -> str:
+    """The code ``user``'s authenticator app shows now (for the token API and the browser's code step).
+
+    A code verifies once per 30-second step; a test that logs the same person in twice within one step
+    gets a usable code because this helper forgets the step last used (test-only).
+    """
+    import time
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.otp import totp_code_now
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+    step = int(time.time() - device.t0) // device.step
+    if device.last_t >= step or device.throttling_failure_count:
+        TOTPDevice.objects.filter(pk=device.pk).update(last_t=step - 2, throttling_failure_count=0,
+                                                       throttling_failure_timestamp=None)
+    return totp_code_now(device)
+
+
+def login_staff(client, user):
+    """``client.force_login(user)`` with the second factor passed, as the real login leaves a session.
+
+    Works for any user (an accountant is simply logged in); staff get their TOTP device marked as
+    verified in the session, which is what accounts.views_otp does after a right code.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.otp import otp_required, totp_create
+
+    client.force_login(user)
+    if otp_required(user):
+        device = (TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+                  or totp_create(user, confirmed=True))
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
 
 
 # --- records: files, archives and applications in each state, walked through the real services ----

@@ -12,11 +12,11 @@ ID_NUMBER = "140581198512310022"
 def fill_registration(page, **values):
     page.get_by_label("真实姓名").fill(values.get("name", "刘敏"))
     page.get_by_label("证件号码").fill(values["id_number"])
-    page.get_by_label("女").check()
-    page.get_by_label("出生日期").fill("1985-12-31")
+    # A resident ID carries sex and birth date: the page hides both and reads them from the number (issue 12).
+    assert page.get_by_label("出生日期").is_hidden() and page.get_by_label("女").is_hidden()
     page.get_by_label("手机号码").fill("13812345678")
-    page.get_by_label("登录密码").fill("Abc@12345")
-    page.get_by_label("确认密码").fill("Abc@12345")
+    page.get_by_label("登录密码").fill("Hq7#vTz2mK")
+    page.get_by_label("确认密码").fill("Hq7#vTz2mK")
     page.get_by_label("我已阅读并同意").check()
     page.get_by_role("button", name="注册").click()
 
@@ -40,7 +40,7 @@ def test_accountant_registers_logs_out_and_logs_in_again(page, live_server):
     page.get_by_role("heading", name="用户登录").wait_for()
 
     page.get_by_label("证件号码/用户名").fill(ID_NUMBER)
-    page.get_by_label("密码").fill("Abc@12345")
+    page.get_by_label("密码").fill("Hq7#vTz2mK")
     page.get_by_role("main").get_by_role("button", name="登录").click()
     page.get_by_role("heading", name="个人中心").wait_for()
     assert User.objects.get(username=ID_NUMBER).last_login is not None

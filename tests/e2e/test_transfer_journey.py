@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialize
 
 def decide(page, live_server, reviewer, button):
     """A reviewer opens the transfer from the queue and decides it."""
-    log_in(page, live_server, reviewer.username)
+    log_in(page, live_server, reviewer)
     page.goto(f"{live_server.url}/workbench/")
     page.locator("a[href^='/workbench/transfers/']").first.click()
     page.get_by_role("heading", name="办理记录").wait_for()
@@ -35,7 +35,7 @@ def test_accountant_transfers_from_chengqu_to_qinshui(page, live_server):
     origin = make_staff("chengqu_origin", Role.COUNTY_REVIEWER, "140502")
     destination = make_staff("qinshui_dest", Role.COUNTY_REVIEWER, "140521")
 
-    log_in(page, live_server, person.username)
+    log_in(page, live_server, person)
     page.goto(f"{live_server.url}/me/transfers/")
     page.get_by_role("link", name="申请调转").first.click()
     page.get_by_role("radio", name="省内调转").check()
@@ -50,7 +50,7 @@ def test_accountant_transfers_from_chengqu_to_qinshui(page, live_server):
     decide(page, live_server, origin, "受理")
 
     # The person sees the new step at once (R-TRF-1: status visible at every step).
-    log_in(page, live_server, person.username)
+    log_in(page, live_server, person)
     transfer = Transfer.objects.get(applicant=person)
     page.goto(f"{live_server.url}/me/transfers/{transfer.pk}/")
     page.get_by_text("待调入地审核").first.wait_for()
@@ -59,7 +59,7 @@ def test_accountant_transfers_from_chengqu_to_qinshui(page, live_server):
     decide(page, live_server, destination, "审核通过")
 
     assert Archive.objects.get(person=person).jurisdiction_id == "140521"
-    log_in(page, live_server, person.username)
+    log_in(page, live_server, person)
     page.goto(f"{live_server.url}/me/transfers/{transfer.pk}/")
     page.get_by_text("调转完成").first.wait_for()
     page.goto(f"{live_server.url}/me/archive/")
