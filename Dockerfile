@@ -15,10 +15,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STATIC_ROOT=/app/staticfiles
 
 # WeasyPrint (PDF credit certificates) needs Pango and HarfBuzz's subsetter; the certificates are
-# Chinese, so the Noto CJK fonts too.
+# Chinese, so the Noto CJK fonts too. ffmpeg's ffprobe measures the lesson videos institutions upload.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk ffmpeg \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
