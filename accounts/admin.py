@@ -38,7 +38,6 @@ from accounts.models import (
     Region,
     Role,
     StaffAccount,
-    mask_id_number,
 )
 from accounts.services import sessions_end_all
 from kjzx.admin import MaskedSearchMixin
@@ -179,7 +178,7 @@ class AccountantAccountAdmin(AccountAdminBase):
 
     list_display = ("masked_username", "name", "otp_state", "is_active", "date_joined", "last_login")
     list_filter = ("is_active",)
-    search_fields = ("=username", "=name")
+    search_fields = ("=id_number", "=name")  # the number through its keyed hash (kjzx.fields)
     search_help_text = _("按完整证件号码或姓名精确查找（列表中证件号码脱敏显示）。")
     fields = ("masked_username", "name", "is_active", "last_login", "date_joined")
     readonly_fields = ("masked_username", "name", "last_login", "date_joined")
@@ -187,9 +186,9 @@ class AccountantAccountAdmin(AccountAdminBase):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(role=Role.ACCOUNTANT)
 
-    @admin.display(description=_("用户名（证件号码，脱敏）"), ordering="username")
+    @admin.display(description=_("用户名（证件号码，脱敏）"))
     def masked_username(self, obj):
-        return mask_id_number(obj.username)
+        return obj.masked_id_number
 
 
 if admin.site.is_registered(AccessAttempt):
@@ -215,7 +214,7 @@ class AccessAttemptAdmin(MaskedSearchMixin, AxesAccessAttemptAdmin):
             super().delete_queryset(request, queryset)
 
 
-# --- API tokens (django-rest-knox), under Chinese column names (issue 13) ---------------------------------
+# --- API tokens (django-rest-knox), under Chinese column names ---------------------------------
 
 if admin.site.is_registered(AuthToken):
     admin.site.unregister(AuthToken)

@@ -20,7 +20,9 @@ from accounts.validators import normalise_login_name
 from kjzx.authentication import BearerTokenAuthentication
 from kjzx.http import RegistrationThrottle, ScopedClientAddressThrottle, client_ip
 
-ERRORS = inline_serializer("FieldErrors", {"field": serializers.ListField(child=serializers.CharField())})
+# Field → messages, any field (and "detail" for a refusal that is no one field's), as kjzx.api writes them.
+ERRORS = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+          "example": {"id_number": ["请填写此项。"]}}
 
 
 class RegisterInput(serializers.Serializer):
@@ -37,7 +39,7 @@ class RegisterInput(serializers.Serializer):
 
 
 class UserOutput(serializers.Serializer):
-    username = serializers.CharField()
+    username = serializers.CharField(source="login_name", help_text="登录名：会计人员为本人证件号码")
     name = serializers.CharField()
     role = serializers.CharField()
     role_display = serializers.CharField(source="get_role_display")

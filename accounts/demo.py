@@ -10,7 +10,7 @@ from datetime import date
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import otp
-from accounts.models import ADMIN_ROLES, Role, User
+from accounts.models import ADMIN_ROLES, Role, User, accountant_username
 from accounts.validators import gb11643_check_char
 from kjzx.models import Notice
 
@@ -77,7 +77,7 @@ def load(out) -> None:
             otp.totp_create(user, confirmed=True)
     for address, born, sequence, name, mobile in ACCOUNTANTS:
         number = demo_id_number(address, born, sequence)
-        user, created = User.objects.get_or_create(username=number, defaults={
+        user, created = User.objects.get_or_create(username=accountant_username(number), defaults={
             "role": Role.ACCOUNTANT, "name": name, "id_type": "resident_id", "id_number": number,
             "sex": "M" if sequence % 2 else "F", "birth_date": born, "mobile": mobile})
         if created:

@@ -65,11 +65,11 @@ def login_unlock(*, username: str, by=None) -> int:
     """Lift every lockout of ``username`` (from any address), with an audit row; the count lifted."""
     from axes.models import AccessAttempt
 
-    from accounts.models import User
+    from accounts.models import User, login_names
     from kjzx.audit import record_event
 
     count, _ = AccessAttempt.objects.filter(username=login_name_digest(username)).delete()
-    user = User.objects.filter(username=normalise_login_name(username)).first()
+    user = User.objects.filter(username__in=login_names(username)).first()
     if count and user is not None:
         record_event(user, "account.unlocked", by=by, extra={"attempts": count})
     return count

@@ -7,6 +7,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kjzx import crypto
+from kjzx.fields import EncryptedTextField, KeyedHashField
+
 
 class Region(models.Model):
     """A node of Shanxi's jurisdiction tree (GB/T 2260): the province, its 11 cities, their counties.
@@ -106,8 +109,28 @@ class Sex(models.TextChoices):
     FEMALE = "F", _("女")
 
 
+def accountant_username(id_number: str) -> str:
+    """An accountant's stored user name: the blind index of the ID number (never the number itself).
+
+    The person logs in by typing the number; :meth:`UserManager.get_by_natural_key` maps it to this.
+    """
+    return crypto.id_number_hash(id_number)
+
+
+def login_names(typed: str) -> list[str]:
+    """The stored user names a typed login name may be: a staff name as typed, or an ID number's index."""
+    from accounts.validators import normalise_login_name
+
+    name = normalise_login_name(typed)
+    return [name, accountant_username(name)] if name else []
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        """The user a typed login name names: staff by their user name, accountants by their ID number."""
+        return self.get(username__in=login_names(username or ""))
 
     def create_user(self, username, password=None, **fields):
         if not username:
@@ -131,16 +154,22 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person who logs in: an accountant (username = ID number) or staff scoped to a region."""
+    """A person who logs in: an accountant (by the ID number; username = its blind index) or staff.
+
+    The ID and mobile numbers are stored sealed (SM4-GCM, :mod:`kjzx.fields`); filters on them go through
+    their keyed hashes, and the accountant's ``username`` is :func:`accountant_username` of the number.
+    """
 
     username = models.CharField(_("用户名"), max_length=64, unique=True)
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.ACCOUNTANT, db_index=True)
     name = models.CharField(_("姓名"), max_length=50)
     id_type = models.CharField(_("证件类型"), max_length=20, choices=IdType.choices, blank=True)
-    id_number = models.CharField(_("证件号码"), max_length=30, blank=True)
+    id_number = EncryptedTextField(_("证件号码"), blank=True, hash_field="id_number_hash")
+    id_number_hash = KeyedHashField(source="id_number", purpose="id_number")
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
-    mobile = models.CharField(_("手机号码"), max_length=11, blank=True)
+    mobile = EncryptedTextField(_("手机号码"), blank=True, hash_field="mobile_hash")
+    mobile_hash = KeyedHashField(source="mobile", purpose="mobile", db_index=True)
     email = models.EmailField(_("电子邮箱"), blank=True)
     region = models.ForeignKey(Region, verbose_name=_("所属属地"), null=True, blank=True,
                                on_delete=models.PROTECT, related_name="staff")
@@ -162,14 +191,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("用户")
         constraints = [
             # One person, one archive (R-COL-3): an ID type and number register once.
-            models.UniqueConstraint(fields=["id_type", "id_number"], condition=~Q(id_number=""),
+            # (through the keyed hash: the number itself is sealed, and its format is checked on input)
+            models.UniqueConstraint(fields=["id_type", "id_number_hash"], condition=~Q(id_number_hash=""),
                                     name="user_unique_id_document"),
-            models.CheckConstraint(condition=Q(mobile="") | Q(mobile__regex=r"^1[3-9][0-9]{9}$"),
-                                   name="user_mobile_format"),
             models.CheckConstraint(condition=Q(role="accountant") | Q(role="exchange_client")
                                    | Q(region__isnull=False), name="user_staff_has_region"),
-            models.CheckConstraint(condition=Q(id_number="") | Q(id_number__regex=r"^[0-9A-Z]{5,30}$"),
-                                   name="user_id_number_format"),
             # 三权分立: rights come from the one role (accounts.backends.RoleBackend), never from a superuser
             # flag that would hold them all.
             models.CheckConstraint(condition=Q(is_superuser=False), name="user_no_superuser"),
@@ -183,6 +209,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def display_username(self) -> str:
         """The login name as pages and the admin show it: an accountant's (their ID number) masked."""
         return mask_id_number(self.id_number) if self.role == Role.ACCOUNTANT else self.username
+
+    @property
+    def login_name(self) -> str:
+        """What the person types to log in: an accountant's ID number, anyone else's user name."""
+        return self.id_number if self.role == Role.ACCOUNTANT else self.username
 
     @property
     def is_admin(self) -> bool:

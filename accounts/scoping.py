@@ -67,7 +67,7 @@ def get_scoped_or_404(qs: QuerySet, user, *, region_field: str = "jurisdiction",
 
 def not_found(qs: QuerySet, **lookup) -> Http404:
     """The 404 for a lookup outside the caller's scope; if ``qs`` (unscoped) holds the object, the audit
-    row ``scope.not_found`` says so (issue 11) — the answer is the same 404 either way."""
+    row ``scope.not_found`` says so — the answer is the same 404 either way."""
     from kjzx.audit import note_out_of_scope
 
     note_out_of_scope(qs, lookup)

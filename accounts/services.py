@@ -21,7 +21,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from knox.models import AuthToken
 
-from accounts.models import ADMIN_ROLES, ROLE_REGION_LEVEL, IdType, Region, Role, Sex, SmsCode, User
+from accounts.models import (
+    ADMIN_ROLES,
+    ROLE_REGION_LEVEL,
+    IdType,
+    Region,
+    Role,
+    Sex,
+    SmsCode,
+    User,
+    accountant_username,
+)
 from accounts.validators import (
     id_disagreements,
     normalise_id_number,
@@ -89,7 +99,7 @@ def registration_check(*, id_type: str, id_number: str, name: str, sex: str, bir
 
 def from_resident_id(id_type: str, id_number: str, *, sex: str, birth_date: date | None) -> tuple[str, date | None]:
     """(sex, birth date) of a registration: what a resident ID number carries fills what was not given
-    (R-COL-3; issue 12). Given ones stay, and registration_check compares them with the number."""
+    (R-COL-3). Given ones stay, and registration_check compares them with the number."""
     if id_type != IdType.RESIDENT_ID or (sex and birth_date):
         return sex, birth_date
     try:
@@ -117,7 +127,7 @@ def account_register(*, id_type: str, id_number: str, name: str, sex: str = "", 
     try:
         with transaction.atomic():
             user = User.objects.create_user(
-                username=number, password=password, role=Role.ACCOUNTANT, name=name.strip(),
+                username=accountant_username(number), password=password, role=Role.ACCOUNTANT, name=name.strip(),
                 id_type=id_type, id_number=number, sex=sex, birth_date=birth_date, mobile=mobile,
             )
             record_event(user, "account.registered", by=user, ip=ip)
@@ -220,7 +230,9 @@ def sessions_end_all(user: User, *, at=None) -> datetime:
 
 
 def _reset_user(id_number: str, mobile: str) -> User | None:
-    return User.objects.filter(username=normalise_login_name(id_number), mobile=mobile, is_active=True,
+    # by the blind indexes of both numbers (kjzx.fields): neither is stored in clear
+    return User.objects.filter(username=accountant_username(normalise_login_name(id_number)), mobile=mobile,
+                               is_active=True,
                                role=Role.ACCOUNTANT).first()
 
 

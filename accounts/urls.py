@@ -8,7 +8,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("accounts/register/", views.register, name="register"),
-    # 《用户服务协议》 and 《个人信息保护声明》, named beside the consent box of the registration (issue 12)
+    # 《用户服务协议》 and 《个人信息保护声明》, named beside the consent box of the registration
     path("accounts/agreement/", TemplateView.as_view(template_name="accounts/agreement.html"), name="agreement"),
     path("accounts/privacy/", TemplateView.as_view(template_name="accounts/privacy.html"), name="privacy"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),

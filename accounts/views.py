@@ -1,10 +1,12 @@
 """Account pages: register, log in and out, change and reset the password, the personal centre."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -17,9 +19,11 @@ from accounts.forms import (
     RegistrationForm,
     apply_domain_errors,
 )
+from accounts.models import Role
 from accounts.otp import otp_required
 from accounts.validators import normalise_login_name
 from accounts.views_otp import login_pending_start
+from kjzx import crypto
 from kjzx.api import DomainError
 from kjzx.http import RegistrationThrottle, client_ip
 from kjzx.middleware import session_renew
@@ -54,14 +58,28 @@ def register(request):
     return render(request, "accounts/register.html", {"form": form})
 
 
+def landing_url(user) -> str:
+    """Where a login without ``?next=`` lands: reviewers on their workbench (审核工作台), training institutions
+    on theirs, each with their counts (待办, 今日到期, 逾期) at the top; everyone else on the personal centre."""
+    if getattr(user, "is_reviewer", False):
+        return reverse("accounts:workbench")
+    if getattr(user, "role", None) == Role.INSTITUTION:
+        return reverse("institution_home")
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+    landing_user = None  # who is logging in, before the second factor logs them in
+
+    def get_default_redirect_url(self):
+        return landing_url(self.landing_user or self.request.user)
 
     def form_valid(self, form):
         """Staff (and accountants who bound a device) give the code before anyone is logged in."""
-        user = form.get_user()
+        user = self.landing_user = form.get_user()
         if otp_required(user):
             return login_pending_start(self.request, user, next_url=self.get_success_url())
         return super().form_valid(form)
@@ -104,8 +122,10 @@ def password_reset(request):
         services.password_reset_request(id_number=form.cleaned_data["id_number"],
                                         mobile=form.cleaned_data["mobile"], ip=client_ip(request))
         messages.info(request, _("如证件号码与注册手机号码一致，验证码已发送至该手机，10分钟内有效。"))
-        request.session["reset_id_number"] = normalise_login_name(form.cleaned_data["id_number"])
-        request.session["reset_mobile"] = form.cleaned_data["mobile"]
+        # sealed: sessions are kept in Redis and the database, where no number is stored in clear
+        request.session["reset_id_number"] = crypto.session_seal(normalise_login_name(form.cleaned_data["id_number"]),
+                                                                 purpose="reset_id_number")
+        request.session["reset_mobile"] = crypto.session_seal(form.cleaned_data["mobile"], purpose="reset_mobile")
         return redirect("accounts:password_reset_confirm")
     return render(request, "accounts/password_reset.html", {"form": form})
 
@@ -113,8 +133,8 @@ def password_reset(request):
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm(request):
     """找回密码, step 2: the code and the new password."""
-    initial = {"id_number": request.session.get("reset_id_number", ""),
-               "mobile": request.session.get("reset_mobile", "")}
+    initial = {"id_number": crypto.session_open(request.session.get("reset_id_number"), purpose="reset_id_number"),
+               "mobile": crypto.session_open(request.session.get("reset_mobile"), purpose="reset_mobile")}
     form = PasswordResetConfirmForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -18,6 +18,7 @@ from django_fsm import FSMField, transition
 
 from accounts.models import IdType, Sex
 from accounts.scoping import can_act_in
+from kjzx.fields import EncryptedJSONField, EncryptedTextField, KeyedHashField
 from kjzx.workflow import WorkflowModel
 
 
@@ -127,11 +128,14 @@ class Archive(models.Model):
                                      on_delete=models.PROTECT, related_name="archives")
     name = models.CharField(_("姓名"), max_length=50)
     id_type = models.CharField(_("证件类型"), max_length=20, choices=IdType.choices)
-    id_number = models.CharField(_("证件号码"), max_length=30)
+    id_number = EncryptedTextField(_("证件号码"), hash_field="id_number_hash")
+    id_number_hash = KeyedHashField(source="id_number", purpose="id_number")
+    id_last4_hash = KeyedHashField(source="id_number", purpose="id_last4")  # the workbench's search
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("出生日期"))
     ethnicity = models.CharField(_("民族"), max_length=20, blank=True)
-    mobile = models.CharField(_("手机号码"), max_length=11, blank=True)
+    mobile = EncryptedTextField(_("手机号码"), blank=True, hash_field="mobile_hash")
+    mobile_hash = KeyedHashField(source="mobile", purpose="mobile")
     email = models.EmailField(_("电子邮箱"), blank=True)
     address = models.CharField(_("通讯地址"), max_length=200, blank=True)
     employer_name = models.CharField(_("工作单位"), max_length=200, blank=True,
@@ -149,14 +153,15 @@ class Archive(models.Model):
         verbose_name = _("会计人员档案")
         verbose_name_plural = _("会计人员档案")
         constraints = [
-            models.UniqueConstraint(fields=["id_type", "id_number"], name="archive_unique_id_document"),
-            models.CheckConstraint(condition=Q(mobile="") | Q(mobile__regex=r"^1[3-9][0-9]{9}$"),
-                                   name="archive_mobile_format"),
+            # through the keyed hash: the number is sealed (SM4-GCM), its format checked on input
+            models.UniqueConstraint(fields=["id_type", "id_number_hash"], name="archive_unique_id_document"),
         ]
         indexes = [
             models.Index(fields=["jurisdiction", "status"], name="archive_jurisdiction_idx"),
             models.Index(fields=["name"], name="archive_name_idx"),
-            models.Index(fields=["id_number"], name="archive_id_number_idx"),  # search by number, any type
+            models.Index(fields=["id_number_hash"], name="archive_id_number_idx"),  # by number, any type
+            # the last four characters, then the region: a clerk's search by the trailing digits
+            models.Index(fields=["id_last4_hash", "jurisdiction"], name="archive_id_last4_idx"),
         ]
 
     def __str__(self):
@@ -271,7 +276,7 @@ class CollectionApplication(WorkflowModel):
         indexes = [
             models.Index(fields=["submitted_at", "id"], condition=Q(status__in=COLLECTION_REVIEW),
                          name="collection_queue_idx"),
-            # a county's or a city's queue page: its region codes, in submission order (issue 14)
+            # a county's or a city's queue page: its region codes, in submission order
             models.Index(fields=["jurisdiction", "submitted_at", "id"], condition=Q(status__in=COLLECTION_REVIEW),
                          name="collection_queue_region_idx"),
             models.Index(fields=["due_date"], condition=Q(status__in=COLLECTION_REVIEW), name="collection_due_idx"),
@@ -346,8 +351,9 @@ class ChangeRequest(WorkflowModel):
     status = FSMField(_("状态"), max_length=20, default="draft", protected=True, choices=Status.choices)
     archive = models.ForeignKey(Archive, verbose_name=_("档案"), on_delete=models.PROTECT, related_name="changes")
     items = models.JSONField(_("变更事项"), default=list)
-    new_values = models.JSONField(_("变更后"), default=dict)
-    old_values = models.JSONField(_("变更前"), default=dict)
+    # sealed whole (SM4-GCM): a contact change carries the mobile number
+    new_values = EncryptedJSONField(_("变更后"), default=dict)
+    old_values = EncryptedJSONField(_("变更前"), default=dict)
     attachments = models.ManyToManyField(Attachment, verbose_name=_("证明材料"), blank=True, related_name="changes")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审核人"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from accounts.models import Role, User
+from accounts.models import Role, User, accountant_username
 from accounts.validators import gb11643_check_char
 
 PASSWORD = "Test@Pass123"
@@ -20,7 +20,7 @@ def make_accountant(*, address="140502", born=date(1990, 1, 1), sequence=101, na
                     mobile="13800000000"):
     number = make_id_number(address, born, sequence)
     return User.objects.create_user(
-        username=number, password=PASSWORD, role=Role.ACCOUNTANT, name=name, id_type="resident_id",
+        username=accountant_username(number), password=PASSWORD, role=Role.ACCOUNTANT, name=name, id_type="resident_id",
         id_number=number, sex="M" if sequence % 2 else "F", birth_date=born, mobile=mobile)
 
 

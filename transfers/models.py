@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
+from kjzx.fields import EncryptedJSONField, EncryptedTextField, KeyedHashField
 from kjzx.workflow import WorkflowModel
 from records.models import Archive, Attachment, is_applicant
 
@@ -154,8 +155,10 @@ class Transfer(WorkflowModel):
     to_unit = models.CharField(_("调入单位"), max_length=200, help_text=_("在校学生填写“无”。"))
     transfer_no = models.CharField(_("全国平台调转编号"), max_length=40, null=True, blank=True, unique=True)
     person_id_type = models.CharField(_("证件类型"), max_length=20, blank=True)
-    person_id_number = models.CharField(_("证件号码"), max_length=30, blank=True)
-    person_record = models.JSONField(_("人员信息"), default=dict, blank=True)
+    person_id_number = EncryptedTextField(_("证件号码"), blank=True, hash_field="person_id_number_hash")
+    person_id_number_hash = KeyedHashField(source="person_id_number", purpose="id_number")
+    person_id_last4_hash = KeyedHashField(source="person_id_number", purpose="id_last4")
+    person_record = EncryptedJSONField(_("人员信息"), default=dict, blank=True)  # sealed whole: ID, mobile
     inbound_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
     uploaded_at = models.DateTimeField(_("上传全国平台时间"), null=True, blank=True)
@@ -181,7 +184,8 @@ class Transfer(WorkflowModel):
                          name="transfer_outbox_idx"),
             models.Index(fields=["uploaded_at"], condition=Q(type="outbound", status="uploaded"),
                          name="transfer_uploaded_idx"),
-            models.Index(fields=["person_id_number"], name="transfer_person_idx"),
+            models.Index(fields=["person_id_number_hash"], name="transfer_person_idx"),
+            models.Index(fields=["person_id_last4_hash", "jurisdiction"], name="transfer_person_last4_idx"),
             models.Index(fields=["applicant", "-created_at"], name="transfer_applicant_idx"),
         ]
 

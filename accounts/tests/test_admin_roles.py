@@ -1,4 +1,4 @@
-"""三权分立 in the admin site, and no full ID number in it or in django-axes' tables (issue 11).
+"""三权分立 in the admin site, and no full ID number in it or in django-axes' tables.
 
 System, security and audit administration are three roles, one per account (security promise 9; 等保
 8.1.4.2 d, 8.1.5): each cross-role action is refused (403, or absent from the index) with an audit row.
@@ -140,7 +140,7 @@ def test_createsuperuser_makes_a_security_administrator_not_a_superuser():
 
 
 def test_the_security_administrator_resets_a_lost_device_audited(client, admins, api_client, county_reviewer):
-    """设备丢失: an audited admin action; the person's sessions and tokens end; they bind anew (issue 11)."""
+    """设备丢失: an audited admin action; the person's sessions and tokens end; they bind anew."""
     AuthToken.objects.create(user=county_reviewer)
     security = admins["security_admin"]
     login_staff(client, security)
@@ -198,12 +198,12 @@ def test_the_admin_shows_staff_and_accountants_apart_and_accountants_masked(clie
     staff_page = client.get("/manage/accounts/staffaccount/").content.decode()
     assert county_reviewer.username in staff_page and accountant.masked_id_number not in staff_page
     pages = [client.get("/manage/accounts/accountantaccount/"),
-             client.get("/manage/accounts/accountantaccount/", {"q": accountant.username}),
+             client.get("/manage/accounts/accountantaccount/", {"q": accountant.id_number}),
              client.get(f"/manage/accounts/accountantaccount/{accountant.pk}/change/")]
     for response in pages:
         html = response.content.decode()
         assert response.status_code == 200
-        assert accountant.username not in html and accountant.masked_id_number in html
+        assert accountant.id_number not in html and accountant.masked_id_number in html
     assert pages[1].context["cl"].result_count == 1  # found by the full number, not echoing it
 
 
@@ -225,41 +225,42 @@ def test_the_audit_log_names_accountants_masked(client, admins, accountant):
     record_event(accountant, "account.login", by=accountant)
     login_staff(client, admins["audit_admin"])
     html = client.get("/manage/kjzx/auditevent/").content.decode()
-    assert accountant.username not in html and accountant.masked_id_number in html
+    assert accountant.id_number not in html and accountant.masked_id_number in html
 
 
 # --- django-axes holds no ID number -----------------------------------------------------------------
 
 def test_axes_rows_hold_a_keyed_hash_never_the_typed_number(client, accountant, admins):
     """Typed and mistyped numbers: neither is stored; the lockout still works per user (items 15, 47)."""
-    mistyped = accountant.username[:-2] + "99"
-    for name in (accountant.username, mistyped, accountant.username.lower()):
+    mistyped = accountant.login_name[:-2] + "99"
+    for name in (accountant.login_name, mistyped, accountant.login_name.lower()):
         client.post("/accounts/login/", {"username": name, "password": "wrong-Pass1"})
     rows = list(AccessAttempt.objects.values()) + list(AccessFailureLog.objects.values())
     dump = repr(rows)
-    assert rows and accountant.username not in dump and mistyped not in dump and accountant.username[:14] not in dump
+    typed = accountant.login_name
+    assert rows and typed not in dump and mistyped not in dump and typed[:14] not in dump
     assert set(AccessAttempt.objects.values_list("username", flat=True)) == {
-        login_name_digest(accountant.username), login_name_digest(mistyped)}
+        login_name_digest(accountant.login_name), login_name_digest(mistyped)}
     for _ in range(3):
-        client.post("/accounts/login/", {"username": accountant.username, "password": "wrong-Pass1"})
-    assert client.post("/accounts/login/", {"username": accountant.username, "password": PASSWORD}).status_code == 429
+        client.post("/accounts/login/", {"username": accountant.login_name, "password": "wrong-Pass1"})
+    assert client.post("/accounts/login/", {"username": accountant.login_name, "password": PASSWORD}).status_code == 429
     login_staff(client, admins["audit_admin"])
     html = client.get("/manage/axes/accessfailurelog/").content.decode()
-    assert login_name_digest(accountant.username) in html and accountant.username not in html
+    assert login_name_digest(accountant.login_name) in html and accountant.login_name not in html
 
 
 def test_old_plain_rows_are_rewritten_and_a_lockout_lifted_by_name(accountant):
     """The migration's rewrite of rows stored before (accounts.0004) and ``unlock_login`` (audited)."""
-    AccessAttempt.objects.create(username=accountant.username, ip_address="192.0.2.1", user_agent="x",
-                                 get_data="", post_data=f"username={accountant.username}", http_accept="*/*",
+    AccessAttempt.objects.create(username=accountant.login_name, ip_address="192.0.2.1", user_agent="x",
+                                 get_data="", post_data=f"username={accountant.login_name}", http_accept="*/*",
                                  path_info="/accounts/login/", failures_since_start=5)
-    AccessFailureLog.objects.create(username=accountant.username.lower(), ip_address="192.0.2.1", user_agent="x",
+    AccessFailureLog.objects.create(username=accountant.login_name.lower(), ip_address="192.0.2.1", user_agent="x",
                                     http_accept="*/*", path_info="/accounts/login/")
     assert axes_rows_rehash() == 2 and axes_rows_rehash() == 0
     dump = repr(list(AccessAttempt.objects.values()) + list(AccessFailureLog.objects.values()))
-    assert accountant.username not in dump and accountant.username.lower() not in dump
+    assert accountant.login_name not in dump and accountant.login_name.lower() not in dump
     out = StringIO()
-    call_command("unlock_login", accountant.username.lower(), stdout=out)
+    call_command("unlock_login", accountant.login_name.lower(), stdout=out)
     assert "已解除 1 条" in out.getvalue() and not AccessAttempt.objects.exists()
     assert AuditEvent.objects.filter(event_type="account.unlocked", target_id=str(accountant.pk)).count() == 1
 

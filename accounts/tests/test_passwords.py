@@ -125,11 +125,11 @@ def test_password_change_refuses_them(client):
 def test_password_reset_refuses_them(client, accountant, django_capture_on_commit_callbacks):
     MemoryBackend.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("accounts:password_reset"), {"id_number": accountant.username,
+        client.post(reverse("accounts:password_reset"), {"id_number": accountant.login_name,
                                                          "mobile": accountant.mobile})
     code = re.search(r"验证码为(\d{6})", MemoryBackend.outbox[0][1]).group(1)
     response = client.post(reverse("accounts:password_reset_confirm"), {
-        "id_number": accountant.username, "mobile": accountant.mobile, "code": code,
+        "id_number": accountant.login_name, "mobile": accountant.mobile, "code": code,
         "new_password": "Caizheng@2026", "new_password2": "Caizheng@2026"})
     assert response.context["form"].errors["new_password"]
     accountant.refresh_from_db()

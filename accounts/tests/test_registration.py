@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import User, accountant_username
 from kjzx.models import AuditEvent
 from tests.factories import make_id_number
 
@@ -32,10 +32,11 @@ def api_data(**overrides):
 
 
 def test_registration_creates_an_accountant_logged_in_with_the_id_number(client):
-    """The ID number becomes the user name and the person is logged in (R-COL-2)."""
+    """The person logs in with the ID number, stored only as its keyed hash (R-COL-2)."""
     response = client.post(reverse("accounts:register"), form_data(), follow=True)
     assert response.redirect_chain[-1][0] == reverse("accounts:home")
-    user = User.objects.get(username=GOOD_ID)
+    user = User.objects.get(id_number=GOOD_ID)
+    assert user.username == accountant_username(GOOD_ID) and GOOD_ID not in user.username
     assert (user.role, user.name, user.sex, user.birth_date) == ("accountant", "刘敏", "F", date(1985, 12, 31))
     assert response.context["user"] == user
     assert "注册成功" in response.content.decode()
@@ -53,7 +54,7 @@ def test_wrong_check_digit_is_refused_beside_the_field_keeping_what_was_typed(cl
     assert _errors(response, "id_number") == ["身份证号码校验位不正确，请核对后重新输入。"]
     page = response.content.decode()
     assert 'value="140581198512310023"' in page and 'value="刘敏"' in page
-    assert not User.objects.filter(username__startswith="1405811985").exists()
+    assert not User.objects.filter(role="accountant").exists()
 
 
 def test_birth_date_that_disagrees_with_the_id_is_refused(client):

@@ -1,5 +1,5 @@
 """Registration reads sex and birth date from a resident ID number; the agreement is a real page
-(R-COL-2, R-COL-3; issue 12, "a collection a phone can finish")."""
+(R-COL-2, R-COL-3)."""
 
 from datetime import date
 
@@ -33,7 +33,7 @@ def test_the_page_registers_a_resident_id_without_sex_or_birth_date(client):
     """Neither is asked for a resident ID: both come from the number (R-COL-3)."""
     response = client.post(reverse("accounts:register"), page_data(), follow=True)
     assert response.redirect_chain[-1][0] == reverse("accounts:home")
-    user = User.objects.get(username=WOMAN)
+    user = User.objects.get(id_number=WOMAN)
     assert (user.sex, user.birth_date) == ("F", date(1985, 12, 31))
 
 
@@ -42,7 +42,7 @@ def test_given_values_must_still_agree_with_the_number(client):
     response = client.post(reverse("accounts:register"), page_data(sex="M"))
     assert response.context["form"].errors["sex"] == ["性别与身份证号码（第17位）不一致。"]
     response = client.post(reverse("accounts:register"), page_data(sex="F", birth_date="1985-12-31"), follow=True)
-    assert User.objects.get(username=WOMAN).birth_date == date(1985, 12, 31)
+    assert User.objects.get(id_number=WOMAN).birth_date == date(1985, 12, 31)
 
 
 def test_a_wrong_number_is_the_only_message_for_a_resident_id(client):
@@ -61,11 +61,11 @@ def test_other_documents_still_need_sex_and_birth_date(client):
     assert errors["sex"] == ["请选择性别。"] and errors["birth_date"] == ["请输入出生日期。"]
     client.post(reverse("accounts:register"), page_data(id_type="passport", id_number="E12345678", sex="M",
                                                         birth_date="1980-05-06"))
-    assert User.objects.get(username="E12345678").birth_date == date(1980, 5, 6)
+    assert User.objects.get(id_number="E12345678").birth_date == date(1980, 5, 6)
 
 
 def test_the_register_page_says_it_reads_them_and_links_the_agreement(client):
-    """The two fields say a resident ID needs neither; the consent box links both texts (issue 12)."""
+    """The two fields say a resident ID needs neither; the consent box links both texts."""
     html = client.get(reverse("accounts:register")).content.decode()
     assert html.count("居民身份证（含港澳台居民居住证）可不填，按证件号码自动识别。") == 2
     assert f'href="{reverse("accounts:agreement")}" target="_blank" rel="noopener">《用户服务协议》</a>' in html
@@ -96,7 +96,7 @@ def test_the_api_reads_them_from_a_resident_id_and_still_refuses_a_disagreement(
 ])
 def test_the_agreement_and_the_privacy_statement_are_real_pages(client, name, words):
     """《用户服务协议》 and 《个人信息保护声明》 named beside the consent box are pages anyone can read
-    (PIPL art. 13, 28–30; issue 12)."""
+    (PIPL art. 13, 28–30)."""
     response = client.get(reverse(name))
     assert response.status_code == 200
     html = response.content.decode()

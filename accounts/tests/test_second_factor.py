@@ -1,4 +1,4 @@
-"""The staff second factor (issue 11 "No second factor for staff"; security items 16, 17, 22; API.md §1).
+"""The staff second factor (security items 16, 17, 22; API.md §1).
 
 Staff give a TOTP code after the password before anyone is logged in; a password-only staff session
 reaches no staff page or endpoint; a code works once; a recovery code works once; enrolment is by QR
@@ -31,7 +31,7 @@ LOGIN, VERIFY, SETUP = "/accounts/login/", "/accounts/login/otp/", "/accounts/lo
 
 
 def password_step(client, user, next_url=""):
-    data = {"username": user.username, "password": PASSWORD}
+    data = {"username": user.login_name, "password": PASSWORD}
     return client.post(LOGIN + (f"?next={next_url}" if next_url else ""), data)
 
 
@@ -103,7 +103,7 @@ def test_a_code_verifies_once_and_one_step_of_drift_is_allowed(county_reviewer):
 
 
 def test_a_recovery_code_works_once_and_is_stored_as_a_digest(client, county_reviewer):
-    """Ten recovery codes, shown once, kept hashed; each logs in once (issue 11, item 17)."""
+    """Ten recovery codes, shown once, kept hashed; each logs in once (item 17)."""
     codes = otp.recovery_codes_regenerate(user=county_reviewer, code=totp_now(county_reviewer))
     assert len(codes) == 10 and len(set(codes)) == 10
     stored = set(StaticToken.objects.filter(device__user=county_reviewer).values_list("token", flat=True))
@@ -119,7 +119,7 @@ def test_a_recovery_code_works_once_and_is_stored_as_a_digest(client, county_rev
 
 
 def test_staff_without_a_device_bind_one_by_qr_code_at_login(client):
-    """A new or reset staff account binds an app at its first login: QR code, secret, first code (issue 11)."""
+    """A new or reset staff account binds an app at its first login: QR code, secret, first code."""
     user = User.objects.create_user(username="xinren", password=PASSWORD, role=Role.COUNTY_REVIEWER,
                                     region_id="140502", name="新人")
     assert password_step(client, user)["Location"] == SETUP
@@ -164,7 +164,7 @@ def staff_personas():
 
 
 def test_a_password_only_staff_session_reaches_no_route(client):
-    """R8: every route × every staff role with an unverified session → 0 reached (item 16, issue 11).
+    """R8: every route × every staff role with an unverified session → 0 reached (item 16).
 
     Such a session can only come from outside the login (here force_login), or survive a device reset:
     pages send it to the code step (the session ends), /api/ answers 401 otp_required. The public
@@ -244,8 +244,8 @@ def test_five_wrong_codes_lock_the_token_door(api_client, county_reviewer):
 
 
 def test_accountants_need_no_code_until_they_bind_one(client, api_client, accountant):
-    """Optional for accountants; once bound, their login and token need it too (issue 11)."""
-    url, creds = "/api/v1/auth/token/", {"username": accountant.username, "password": PASSWORD}
+    """Optional for accountants; once bound, their login and token need it too."""
+    url, creds = "/api/v1/auth/token/", {"username": accountant.login_name, "password": PASSWORD}
     assert api_client.post(url, creds).status_code == 200
     client.post(LOGIN, creds)
     assert client.session[SESSION_KEY] == str(accountant.pk)

@@ -25,7 +25,7 @@ HOME = reverse("accounts:home")
 
 def logged_in(user) -> Client:
     client = Client()
-    response = client.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+    response = client.post(reverse("accounts:login"), {"username": user.login_name, "password": PASSWORD})
     assert response.status_code == 302
     return client
 
@@ -55,7 +55,7 @@ def test_login_issues_a_new_session_key_and_the_old_one_is_dead(client, accounta
     session.save()
     before = session.session_key
     client.cookies[settings.SESSION_COOKIE_NAME] = before
-    client.post(reverse("accounts:login"), {"username": accountant.username, "password": PASSWORD})
+    client.post(reverse("accounts:login"), {"username": accountant.login_name, "password": PASSWORD})
     after = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert after != before
     assert not Session.objects.filter(session_key=before).exists()

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def token_for(user, password=PASSWORD) -> str:
-    response = APIClient().post("/api/v1/auth/token/", {"username": user.username, "password": password})
+    response = APIClient().post("/api/v1/auth/token/", {"username": user.login_name, "password": password})
     assert response.status_code == 200, response.content
     return response.json()["token"]
 
@@ -48,7 +48,7 @@ def test_token_is_stored_only_as_a_digest_and_each_call_issues_a_new_one(account
 def test_token_answer_keeps_token_and_adds_its_expiry(api_client, accountant):
     """API.md §1: {"token"}; "expiry" is ten hours after issue."""
     with time_machine.travel(timezone.now(), tick=False):
-        body = api_client.post("/api/v1/auth/token/", {"username": accountant.username, "password": PASSWORD}).json()
+        body = api_client.post("/api/v1/auth/token/", {"username": accountant.login_name, "password": PASSWORD}).json()
         expected = timezone.localtime(timezone.now() + timedelta(hours=10))
     assert set(body) == {"token", "expiry"}
     assert body["expiry"].startswith(expected.strftime("%Y-%m-%dT%H:%M")) and body["expiry"].endswith("+08:00")
@@ -74,7 +74,7 @@ def test_only_the_bearer_prefix_is_accepted(accountant):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/v1/me/").status_code == 401
-    assert bearer(token).get("/api/v1/me/").json()["username"] == accountant.username
+    assert bearer(token).get("/api/v1/me/").json()["username"] == accountant.login_name
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer " + "z" * 64, "Bearer \u00e9\u00e9"])
@@ -118,11 +118,11 @@ def test_password_reset_revokes_every_token(client, accountant, django_capture_o
     token = token_for(accountant)
     MemoryBackend.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("accounts:password_reset"), {"id_number": accountant.username,
+        client.post(reverse("accounts:password_reset"), {"id_number": accountant.login_name,
                                                          "mobile": accountant.mobile})
     code = re.search(r"验证码为(\d{6})", MemoryBackend.outbox[0][1]).group(1)
     response = client.post(reverse("accounts:password_reset_confirm"), {
-        "id_number": accountant.username, "mobile": accountant.mobile, "code": code,
+        "id_number": accountant.login_name, "mobile": accountant.mobile, "code": code,
         "new_password": "Kq8$wNv3xR", "new_password2": "Kq8$wNv3xR"})
     assert response.status_code == 302
     assert bearer(token).get("/api/v1/me/").status_code == 401

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cpe.models.institutions import TrainingPlan
 from cpe.models.ledger import CEYear, CreditEntry
+from kjzx.fields import EncryptedTextField, KeyedHashField
 from records.models import Archive, Attachment
 
 
@@ -74,7 +75,8 @@ class AttendanceRow(models.Model):
 
     list = models.ForeignKey(AttendanceList, on_delete=models.CASCADE, related_name="rows")
     row_no = models.PositiveIntegerField(_("行号"))
-    id_number = models.CharField(_("证件号码"), max_length=40, blank=True)
+    id_number = EncryptedTextField(_("证件号码"), blank=True, hash_field="id_number_hash")
+    id_number_hash = KeyedHashField(source="id_number", purpose="id_number")
     name = models.CharField(_("姓名"), max_length=60, blank=True)
     hours = models.DecimalField(_("学时"), max_digits=5, decimal_places=1, null=True, blank=True)
     credits = models.DecimalField(_("学分"), max_digits=5, decimal_places=1, null=True, blank=True)
@@ -143,7 +145,8 @@ class ExamRow(models.Model):
 
     import_file = models.ForeignKey(ExamImport, on_delete=models.CASCADE, related_name="rows")
     row_no = models.PositiveIntegerField(_("行号"))
-    id_number = models.CharField(_("证件号码"), max_length=40, blank=True)
+    id_number = EncryptedTextField(_("证件号码"), blank=True, hash_field="id_number_hash")
+    id_number_hash = KeyedHashField(source="id_number", purpose="id_number")
     name = models.CharField(_("姓名"), max_length=60, blank=True)
     subjects = models.PositiveSmallIntegerField(_("通过科目数"), null=True, blank=True)
     archive = models.ForeignKey(Archive, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -153,7 +156,7 @@ class ExamRow(models.Model):
     class Meta:
         ordering = ["row_no"]
         constraints = [models.UniqueConstraint(fields=["import_file", "row_no"], name="exam_row_once")]
-        indexes = [models.Index(fields=["id_number"], condition=Q(state="pending"), name="exam_row_pending_idx"),
+        indexes = [models.Index(fields=["id_number_hash"], condition=Q(state="pending"), name="exam_row_pending_idx"),
                    models.Index(fields=["import_file", "state"], name="exam_row_state_idx")]
 
     def __str__(self):

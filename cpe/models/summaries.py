@@ -1,4 +1,4 @@
-"""Figures kept in step with the ledger for the dashboards (统计看板), issue 13; R-CE-1, R-CE-3, R-CE-13.
+"""Figures kept in step with the ledger for the dashboards (统计看板); R-CE-1, R-CE-3, R-CE-13.
 
 The ledger (``CreditEntry``) stays the truth and :func:`cpe.ledger.selectors.year_status` still reads it;
 these tables are derived from it, written only by :mod:`cpe.ledger.summaries` in the same transaction

@@ -9,8 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import otp
-from accounts.models import User
-from accounts.validators import normalise_login_name
+from accounts.models import User, login_names
 
 
 class Command(BaseCommand):
@@ -22,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, username, **options):
         if not settings.DEBUG:
             raise CommandError("otp_code 仅用于开发环境（DEBUG=1）；生产环境的动态口令只能来自本人的身份验证器App。")
-        user = User.objects.filter(username=normalise_login_name(username)).first()
+        user = User.objects.filter(username__in=login_names(username)).first()
         device = otp.totp_device(user) if user is not None else None
         if device is None:
             raise CommandError(f"账号 {username} 不存在或尚未绑定动态口令。")
