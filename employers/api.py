@@ -1,4 +1,4 @@
-"""``/api/v1/employer/``: an employer administrator's own people (API.md §1; issue 13). Anyone else 403.
+"""``/api/v1/employer/``: an employer administrator's own people (API.md §1). Anyone else 403.
 
 - ``GET /employer/people/?year=&ce=&credit_code=&page=``: the accountants whose archive names one of the
   employer's units (:func:`employers.selectors.people_of`), by name, 20 a page, each with exactly API.md's

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class EmployersConfig(AppConfig):
-    """Employers (用人单位): their administrators read, and only read, their own accountants (issue 13).
+    """Employers (用人单位): their administrators read, and only read, their own accountants.
 
     Above records, transfers and cpe in the dependency graph: it reads them; none of them imports it.
     """

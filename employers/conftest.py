@@ -1,5 +1,5 @@
 """Fixtures of the employers' tests: two units, an administrator for each, and people walked through the
-real services into each unit (issue 13, "Employers")."""
+real services into each unit."""
 
 from __future__ import annotations
 

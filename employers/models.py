@@ -1,4 +1,4 @@
-"""Employers (用人单位): the units an employer administrator oversees, and the reminders they send. Issue 13.
+"""Employers (用人单位): the units an employer administrator oversees, and the reminders they send.
 
 An employer administrator is a staff account with ``Role.EMPLOYER``, bound to one or more units by
 their unified social credit codes (统一社会信用代码, GB 32100): :class:`EmployerUnit`. They read, and only

@@ -1,4 +1,4 @@
-"""Employers' reads (用人单位): their own accountants and nothing else. Issue 13; the 404 rule of R-ACL-1.
+"""Employers' reads (用人单位): their own accountants and nothing else. the 404 rule of R-ACL-1.
 
 **The one scope** (:func:`people_of`): an employer administrator sees the archives that name one of
 their units (``Archive.employer_credit_code`` among their :class:`~employers.models.EmployerUnit` codes)

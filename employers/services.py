@@ -1,4 +1,4 @@
-"""Employers' writes (用人单位): administrators and their units, reminders to people behind on CE. Issue 13.
+"""Employers' writes (用人单位): administrators and their units, reminders to people behind on CE.
 
 - :func:`employer_account_create` — provincial staff (the portal's 用人单位管理员 page, or
   ``create_staff --role employer --credit-code C [--credit-code C2]``) make an employer administrator bound

@@ -1,4 +1,4 @@
-"""The employers' pages (用人单位), thin: filters → selectors → template, workbook or service. Issue 13.
+"""The employers' pages (用人单位), thin: filters → selectors → template, workbook or service.
 
 Employer administrators (anyone else 403), each reading only their own people (:mod:`employers.selectors`;
 anyone else's person is a 404):
@@ -53,7 +53,7 @@ def _people(request, form, policy):
 @employer_required
 @require_GET
 def people(request):
-    """本单位会计人员: who names the employer's units, and where each stands this year (issue 13)."""
+    """本单位会计人员: who names the employer's units, and where each stands this year."""
     form, policy = _filters(request, request.GET)
     codes = form.codes
     if policy is None:

@@ -7,7 +7,7 @@ class WorkbenchConfig(AppConfig):
     It sits at the top of the dependency graph: it imports records, transfers and cpe; none of them,
     nor kjzx, imports it. Its one plug-in: ``kjzx.workflow.TRANSITION_HOOKS`` runs
     :func:`workbench.tallies.decision_tally_update` in every transition, so the dashboards' on-time
-    rate and p90 come from tallies kept as decisions happen (issue 13).
+    rate and p90 come from tallies kept as decisions happen.
     """
 
     name = "workbench"

@@ -1,4 +1,5 @@
-"""The queue's filters (GET). A value outside the choices is named and ignored, never widened (R-ACL-1)."""
+"""The queue's filters (POSTed, then in the URL but for the search term: workbench.views). A value outside
+the choices is named and ignored, never widened (R-ACL-1)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(label=gettext_lazy("状态"), required=False)
     region = forms.ChoiceField(label=gettext_lazy("县区"), required=False)
     overdue = forms.BooleanField(label=gettext_lazy("仅看逾期"), required=False)
-    q = forms.CharField(label=gettext_lazy("姓名/证件号码/申请编号"), required=False, max_length=50,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": gettext_lazy("精确查找")}))
+    q = forms.CharField(label=gettext_lazy("姓名/申请编号/证件号码或后4位以上"), required=False, max_length=50,
+                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off",
+                                                      "placeholder": gettext_lazy("如 张伟、证件号码后4位 1018")}))
 
     def __init__(self, data, *, user):
         super().__init__(data)

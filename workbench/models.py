@@ -1,4 +1,4 @@
-"""The review figures kept as decisions happen (issue 13): a histogram of handling times.
+"""The review figures kept as decisions happen: a histogram of handling times.
 
 One row per region, kind, month of the decision and handling time in working days, counting the
 decided applications (R-DL-1): on-time rate and the 90th percentile come from the histogram, so the

@@ -13,16 +13,20 @@ PostgreSQL's estimate (约…件): an exact count of a province-wide backlog cos
 
 :func:`queue_page` is the page, :func:`queue_rows` a batch of rows after a cursor (the Excel export
 walks the queue with it), :func:`queue_page_rows` loads a page's applications with one query per kind.
-A page costs the same number of queries whatever it holds (issue 14; ``bench/queue_bench.py``).
+A page costs the same number of queries whatever it holds (``bench/queue_bench.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
+import operator
+import re
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Q, QuerySet, Value
 from django.db.models.fields import CharField
 from django.utils import timezone
@@ -30,6 +34,7 @@ from django.utils import timezone
 from accounts.models import Region
 from accounts.scoping import region_scope, regions_visible_to
 from cpe.models import CreditClaim, InstitutionFiling
+from kjzx import crypto
 from kjzx.workflow import WorkflowModel, annotate_days_left
 from kjzx.workflow_views import WorkflowRow, workflow_rows
 from records.models import Archive, ChangeRequest, CollectionApplication
@@ -39,9 +44,10 @@ from transfers.models import Transfer
 QUEUE_MODELS: dict[str, type[WorkflowModel]] = {
     model.KIND: model for model in (CollectionApplication, ChangeRequest, Transfer, CreditClaim, InstitutionFiling)}
 PAGE_SIZE = 20
-# Up to this many rows the header counts exactly (a bounded index-only count, ~a page's cost); beyond it,
-# PostgreSQL's estimate (约…件).
-EXACT_COUNT_LIMIT = 10_000
+# Up to this many rows the header counts exactly (a bounded index-only count of 2,001 entries: about a page's
+# cost); beyond it, PostgreSQL's estimate (约…件). A county's backlog is counted, a city's or the province's
+# estimated (bench/README.md: counting 10,000 entries cost more than the page).
+EXACT_COUNT_LIMIT = 2_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -51,7 +57,7 @@ class QueueFilters:
     status: str = ""
     region: str = ""  # a region code inside the caller's scope: its subtree
     overdue: bool = False
-    q: str = ""  # a name, an ID number or an application number
+    q: str = ""  # a name, an application number, an ID number or its last four or more characters
 
 
 @dataclass(frozen=True)
@@ -108,10 +114,67 @@ def _scope_codes(user, filters: QueueFilters) -> list[str] | None:
         visible = visible.filter(path__startswith=region.path)
     elif scope.level == Region.Level.PROVINCE:
         return None  # the whole province: as accounts.scoping.region_filter, no condition at all
+    elif scope.level == Region.Level.COUNTY:
+        return [scope.pk]  # a county has no region below it: its own code, no query
     return list(visible.values_list("pk", flat=True))
 
 
-def _kind_queryset(kind: str, model, codes: list[str] | None, filters: QueueFilters, today: dt.date) -> QuerySet:
+# --- the search (姓名/申请编号/证件号码或其后4位以上) ---------------------------------------------------
+
+TAIL = re.compile(r"[0-9X]{4,30}")
+TAIL_CANDIDATES_MAX = 5000  # a last-four hash shared by more rows than this in one scope: search no further
+
+
+@dataclass(frozen=True)
+class SearchMatch:
+    """Who a search term names, found once per page: archives (by name, whole number or trailing
+    characters) and transfers by their own person's number (an inbound person may have no archive yet)."""
+
+    archive_pks: tuple[int, ...] = ()
+    transfer_pks: tuple[int, ...] = ()
+
+
+def _tail_matches(model, number_field: str, tail_hash_field: str, term: str, scope: Q) -> list[int]:
+    """Rows of ``model`` in ``scope`` whose number ends with ``term``: by the keyed hash of its last four
+    characters (an index), then each candidate's number opened and compared (a handful of rows)."""
+    candidates = (model.objects.filter(scope, **{tail_hash_field: crypto.id_last4_hash(term)})
+                  .values_list("pk", number_field)[:TAIL_CANDIDATES_MAX])
+    return [pk for pk, number in candidates if crypto.normalise_number(number).endswith(term)]
+
+
+def search_match(q: str, codes: list[str] | None) -> SearchMatch:
+    """What ``q`` names among the archives and transfers of the jurisdictions ``codes`` (None: the province).
+
+    A name or a whole ID number is an exact match (the number through its keyed hash: it is stored
+    sealed); four or more trailing digits (what a clerk on the phone types) match by the keyed hash of
+    the last four, scoped to the caller's regions first (a transfer by its own person's number, for its
+    destination), then compared in clear on those few rows.
+    """
+    term = crypto.normalise_number(q)
+    in_scope = Q() if codes is None else Q(jurisdiction_id__in=codes)
+    # exact: two narrow index lookups, not scoped here (a transfer's destination reviewer finds the person
+    # whose archive is still in the origin's region); the queue's own scope applies to the applications
+    archives = set(Archive.objects.filter(Q(name=q) | Q(id_number=term)).values_list("pk", flat=True))
+    transfers: set[int] = set()
+    if TAIL.fullmatch(term):
+        archives.update(_tail_matches(Archive, "id_number", "id_last4_hash", term, in_scope))
+        transfers.update(_tail_matches(Transfer, "person_id_number", "person_id_last4_hash", term, in_scope))
+    return SearchMatch(tuple(sorted(archives)), tuple(sorted(transfers)))
+
+
+def _search_q(model, filters: QueueFilters, match: SearchMatch | None) -> Q | None:
+    """The rows of ``model`` the search names; None when it names none (the kind is left out)."""
+    pk = model.pk_from_number(filters.q.strip())
+    found = [Q(pk=pk)] if pk else []
+    if match is not None and match.archive_pks and any(f.name == "archive" for f in model._meta.fields):
+        found.append(Q(archive_id__in=match.archive_pks))  # the person's applications, by the archive FK
+    if match is not None and match.transfer_pks and model is Transfer:
+        found.append(Q(pk__in=match.transfer_pks))
+    return functools.reduce(operator.or_, found) if found else None
+
+
+def _kind_queryset(kind: str, model, codes: list[str] | None, filters: QueueFilters, today: dt.date,
+                   match: SearchMatch | None = None) -> QuerySet:
     """One kind's open rows in scope, filtered; rows ``{"kind", "pk", "submitted_at"}``."""
     qs = model.objects.filter(model.review_q())
     if codes is not None:
@@ -120,16 +183,9 @@ def _kind_queryset(kind: str, model, codes: list[str] | None, filters: QueueFilt
         qs = qs.filter(status=filters.status)
     if filters.overdue:
         qs = qs.filter(due_date__lt=today)
-    if filters.q:
-        q = filters.q.strip()
-        pk = model.pk_from_number(q)
-        by_number = Q(pk=pk) if pk else Q(pk__in=[])
-        if any(f.name == "archive" for f in model._meta.fields):
-            # the person first (two small index lookups), then their applications by the archive FK index
-            people = Archive.objects.filter(Q(name=q) | Q(id_number=q.upper())).values("pk")
-            qs = qs.filter(Q(archive_id__in=people) | by_number)
-        else:  # an institution's filing: by its number only
-            qs = qs.filter(by_number)
+    if filters.q.strip():  # an institution's filing matches by its number only
+        found = _search_q(model, filters, match)
+        qs = qs.filter(found) if found is not None else qs.none()
     return qs.annotate(kind=Value(kind, output_field=CharField())).values("kind", "pk", "submitted_at")
 
 
@@ -140,7 +196,9 @@ def _kinds(filters: QueueFilters) -> list[str]:
 def _parts(user, filters: QueueFilters) -> list[tuple[str, QuerySet]]:
     today = timezone.localdate()
     codes = _scope_codes(user, filters)
-    return [(kind, _kind_queryset(kind, QUEUE_MODELS[kind], codes, filters, today)) for kind in _kinds(filters)]
+    match = search_match(filters.q.strip(), codes) if filters.q.strip() and codes != [] else None
+    return [(kind, _kind_queryset(kind, QUEUE_MODELS[kind], codes, filters, today, match))
+            for kind in _kinds(filters)]
 
 
 def _after(kind: str, cursor: QueueCursor, backwards: bool) -> Q:
@@ -162,12 +220,19 @@ def _after(kind: str, cursor: QueueCursor, backwards: bool) -> Q:
 def _ordered(parts: list[tuple[str, QuerySet]], limit: int, *, cursor: QueueCursor | None = None,
              backwards: bool = False, offset: int = 0) -> list[dict]:
     """The first ``limit`` rows (after ``offset``, after or before ``cursor``) of the union, in queue order."""
+    parts = [(kind, qs) for kind, qs in parts if not qs.query.is_empty()]  # kinds a search left out
+    if not parts:
+        return []
     order = ("-submitted_at", "-kind", "-pk") if backwards else ("submitted_at", "kind", "pk")
     branches = []
     for kind, qs in parts:
         if cursor is not None:
             qs = qs.filter(_after(kind, cursor, backwards))
-        branches.append(qs.order_by(*(o for o in order if o.lstrip("-") != "kind"))[:offset + limit])
+        branch = qs.order_by(*(o for o in order if o.lstrip("-") != "kind"))
+        # ORDER BY/LIMIT inside each branch (PostgreSQL: each branch reads only its first rows off its
+        # index); SQLite, the embedded default, allows neither in a compound statement's parts
+        branches.append(branch[:offset + limit] if connection.features.supports_slicing_ordering_in_compound
+                        else qs.order_by())
     union = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
     rows = list(union.order_by(*order)[offset:offset + limit]) if len(branches) > 1 else list(union[offset:])
     return rows[::-1] if backwards else rows
@@ -225,15 +290,28 @@ class QueuePage:
 
 
 def queue_count(parts: list[tuple[str, QuerySet]], limit: int = EXACT_COUNT_LIMIT) -> tuple[int, bool]:
-    """(rows, exact): an exact count if there are at most ``limit`` rows, else PostgreSQL's estimate."""
+    """(rows, exact): an exact count if there are at most ``limit`` rows, else PostgreSQL's estimate.
+
+    The estimate comes first (one EXPLAIN: no row read): far above ``limit`` — a province's backlog —
+    it is the answer, and the exact count (which would read ``limit`` index entries, more than the page
+    costs) is skipped; otherwise the count is exact, bounded at ``limit + 1`` rows whatever the estimate.
+    """
+    parts = [(kind, qs) for kind, qs in parts if not qs.query.is_empty()]  # kinds a search left out
+    if not parts:  # a search that names nobody: no SQL to run
+        return 0, True
     querysets = [qs.values("pk") for _kind, qs in parts]
     union = querysets[0].union(*querysets[1:], all=True) if len(querysets) > 1 else querysets[0]
+    estimate = None
+    if connection.vendor == "postgresql":
+        plan = json.loads(union.explain(format="json"))
+        plan = plan[0] if isinstance(plan, list) else plan
+        estimate = int(plan["Plan"]["Plan Rows"])
+        if estimate > 2 * limit:
+            return estimate, False
     counted = union[:limit + 1].count()  # stops after limit + 1 rows: bounded, index-only on the partial indexes
     if counted <= limit:
         return counted, True
-    plan = json.loads(union.explain(format="json"))
-    plan = plan[0] if isinstance(plan, list) else plan
-    return max(int(plan["Plan"]["Plan Rows"]), limit + 1), False
+    return max(estimate or 0, limit + 1), False
 
 
 def _page_number(value) -> int:
@@ -276,6 +354,15 @@ def queue_page(user, filters: QueueFilters | None = None, *, page=None, after: s
     return result
 
 
+# Sealed columns a queue row never shows (kjzx.fields): loading one costs a decryption per row.
+QUEUE_DEFERRED = ("new_values", "old_values", "person_record", "archive__mobile")
+
+
+def _queue_deferred(model, related: tuple[str, ...]) -> list[str]:
+    own = {field.name for field in model._meta.concrete_fields}
+    return [name for name in QUEUE_DEFERRED if name in own or name.split("__")[0] in related]
+
+
 def queue_page_objects(rows) -> list[WorkflowModel]:
     """The applications of one queue page, in queue order: one query per kind, whatever the page size."""
     by_kind: dict[str, list[int]] = {}
@@ -285,7 +372,8 @@ def queue_page_objects(rows) -> list[WorkflowModel]:
     for kind, pks in by_kind.items():
         model = QUEUE_MODELS[kind]
         related = getattr(model, "QUEUE_RELATED", ("archive", "jurisdiction__parent"))
-        for obj in model.objects.filter(pk__in=pks).select_related(*related):
+        deferred = _queue_deferred(model, related)
+        for obj in model.objects.filter(pk__in=pks).select_related(*related).defer(*deferred):
             loaded[(kind, obj.pk)] = obj
     objects = [loaded[(row["kind"], row["pk"])] for row in rows if (row["kind"], row["pk"]) in loaded]
     return annotate_days_left(objects)

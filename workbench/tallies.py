@@ -1,5 +1,5 @@
 # ruff: noqa: S608  (SQL is built from the model's table name only; values are parameters)
-"""The decision tallies (办结用时统计) behind the dashboards' on-time rate and p90, issue 13; R-DL-1.
+"""The decision tallies (办结用时统计) behind the dashboards' on-time rate and p90; R-DL-1.
 
 A decided application counts once, in the row of its region (``jurisdiction``), kind, month of the
 decision (Beijing time) and handling time: the working days from its last submission to the decision

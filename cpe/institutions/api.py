@@ -31,6 +31,7 @@ from cpe.institutions import selectors, services
 from cpe.models import InstitutionFiling, InstitutionKind, SubjectKind, Teacher
 from kjzx.parsers import JSONParser
 from kjzx.workflow_api import (
+    ERROR_PAGE_404,
     WorkflowDetailView,
     WorkflowObjectSerializer,
     WorkflowTransitionView,
@@ -140,7 +141,7 @@ class TrainingSerializer(serializers.Serializer):
     summary="已备案培训机构名录", auth=[],
     parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="按机构名称查找（不超过50个字符）")],
     description="已备案并公布的继续教育培训机构（R-CE-14），任何人无需登录即可查询。",
-    responses={200: PublicInstitutionSerializer(many=True), **errors(400)}))
+    responses={200: PublicInstitutionSerializer(many=True), **errors(400), 404: ERROR_PAGE_404}))
 class PublicInstitutionListView(ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = PublicInstitutionSerializer

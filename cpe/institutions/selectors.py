@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from accounts.scoping import can_act_in, region_filter
 from cpe.ledger.selectors import ONE_DECIMAL, standard_in_force
 from cpe.models import (
     AnnualReport,
+    AttendanceList,
     CreditForm,
     Evaluation,
     InstitutionFiling,
@@ -201,6 +202,83 @@ def institution_overview(user, year: int, today: dt.date | None = None) -> list[
                                 late_trainings=late, evaluation=evaluations[0] if evaluations else None,
                                 can_evaluate=not evaluations and can_act_in(user, inst.region)))
     return rows
+
+
+# --- the institution's own pending work (the head of its workbench) ------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class PendingItem:
+    text: str
+    due: dt.date | None  # None: no date by which it must be done
+    overdue: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class InstitutionCounts:
+    """待办, 今日到期, 逾期 of an institution account, and each thing they count in words."""
+
+    items: tuple[PendingItem, ...]
+    today: dt.date
+
+    @property
+    def open(self) -> int:
+        return len(self.items)
+
+    @property
+    def due_today(self) -> int:
+        return sum(1 for item in self.items if item.due == self.today)
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for item in self.items if item.overdue)
+
+
+def institution_work_counts(user, today: dt.date | None = None) -> InstitutionCounts | None:
+    """What the institutions ``user`` runs owe now (R-CE-9, R-CE-14), or None for anyone else; three queries:
+
+    - a filing to (re)submit: a draft, or one the bureau returned;
+    - a filed online institution's plan of this year (due 31 January: overdue after it, for an institution that
+      existed then) and its report of last year's overall results (overdue once that year has ended), and this
+      year's report on its last day (due today) — as :func:`institution_overview` shows them to the bureau;
+    - a face-to-face training that has ended without a list of the people who earned credits (none sent, or
+      only lists that failed their check).
+    """
+    if not is_institution_user(user):
+        return None
+    today = today or timezone.localdate()
+    items: list[PendingItem] = []
+    for name, status in (InstitutionFiling.objects.filter(institution__owner=user, status__in=("draft", "returned"))
+                         .order_by("institution__name", "pk").values_list("institution__name", "status")):
+        text = (_("%(name)s：备案申请已退回，请修改后重新提交") if status == "returned"
+                else _("%(name)s：备案申请尚未提交"))
+        items.append(PendingItem(text % {"name": name}, None, False))
+    year, plan_due, last_end = today.year, dt.date(today.year, *PLAN_DUE), dt.date(today.year - 1, 12, 31)
+
+    def report(year_, kind):
+        return Exists(AnnualReport.objects.filter(institution=OuterRef("pk"), year_id=year_, kind=kind))
+
+    online = (TrainingInstitution.objects.filter(owner=user, filed=True, kind__in=ONLINE_KINDS)
+              .annotate(plan=report(year, ReportKind.ANNUAL_PLAN), last=report(year - 1, ReportKind.ANNUAL_REPORT),
+                        this=report(year, ReportKind.ANNUAL_REPORT))
+              .order_by("name", "pk").values_list("name", "created_at", "plan", "last", "this"))
+    for name, created_at, plan, last, this in online:
+        created = timezone.localtime(created_at).date()
+        if not plan:
+            late = today > plan_due and created <= plan_due
+            items.append(PendingItem(_("%(name)s：%(year)s年度培训方案未报送（应于1月31日前报送）")
+                                     % {"name": name, "year": year}, plan_due, late))
+        if not last and created <= last_end:
+            items.append(PendingItem(_("%(name)s：%(year)s年度继续教育整体情况未报送")
+                                     % {"name": name, "year": year - 1}, last_end, True))
+        if not this and today == dt.date(year, 12, 31):
+            items.append(PendingItem(_("%(name)s：%(year)s年度继续教育整体情况未报送")
+                                     % {"name": name, "year": year}, today, False))
+    sent = AttendanceList.objects.filter(training=OuterRef("pk")).exclude(status=AttendanceList.Status.FAILED)
+    for name, title in (TrainingPlan.objects.filter(institution__owner=user, ends_on__lt=today)
+                        .exclude(Exists(sent)).order_by("ends_on", "pk").values_list("institution__name", "title")):
+        items.append(PendingItem(_("%(name)s：面授培训“%(title)s”已结束，取得学分人员名单尚未报送")
+                                 % {"name": name, "title": title}, None, False))
+    return InstitutionCounts(tuple(items), today)
 
 
 def evaluations_for_province(user) -> QuerySet[Evaluation]:

@@ -1,5 +1,5 @@
 """Employer administrators are made by provincial staff and bound to units by unified social credit code
-(issue 13; API.md §3 ``create_staff … --credit-code CODE``, repeatable; GB 32100 check character)."""
+(API.md §3 ``create_staff … --credit-code CODE``, repeatable; GB 32100 check character)."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def test_only_provincial_staff_manage_employers(client, county_reviewer, employe
 
 
 def test_the_staff_home_links_employers_and_provincial_staff_to_their_pages(client, employer_a, province_staff):
-    """Each lands on a workbench with a link to their employer pages (issue 13, "Landing")."""
+    """Each lands on a workbench with a link to their employer pages."""
     login_staff(client, employer_a)
     assert "/employer/" in client.get("/me/").content.decode()
     login_staff(client, province_staff)

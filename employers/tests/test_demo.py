@@ -1,4 +1,4 @@
-"""The demo employer (issue 13, "Demo"): ``yiyuan`` oversees 晋城市城区人民医院, whose accountants include several
+"""The demo employer: ``yiyuan`` oversees 晋城市城区人民医院, whose accountants include several
 behind on this year's CE; its login and TOTP secret are printed with the others. Uses the session's demo."""
 
 from __future__ import annotations

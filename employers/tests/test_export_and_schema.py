@@ -1,5 +1,5 @@
 """The employer's Excel file is formula-safe and masked, the export is audited, and the API is in the OpenAPI
-schema (issue 13: "An Excel export (formula-safe)", "in the OpenAPI schema"; security item 46)."""
+schema ("An Excel export (formula-safe)", "in the OpenAPI schema"; security item 46)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The employer's CE figures: what each person has and still lacks, the same as the person's own page, at a
-fixed number of queries whatever the page holds (issue 13; R-CE-1, R-CE-3, R-CE-13)."""
+fixed number of queries whatever the page holds (R-CE-1, R-CE-3, R-CE-13)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def test_a_frozen_year_reads_the_credit_information_file(employer_a, person_in, 
 
 
 def test_the_ce_filter_keeps_those_behind_or_those_done(employer_a, people):
-    """``?ce=behind`` is exactly who a reminder is for; ``?ce=completed`` who is done (issue 13)."""
+    """``?ce=behind`` is exactly who a reminder is for; ``?ce=completed`` who is done."""
     assert set(_rows(employer_a, 2026, ce="behind")) == {"起步者", "公需者"}
     assert set(_rows(employer_a, 2026, ce="completed")) == {"完成者"}
 
@@ -141,7 +141,7 @@ def _count(client, url: str) -> int:
 
 
 def test_a_page_costs_the_same_queries_for_3_and_30_people(client, employer_a, person_in, year_2026, reviewers):
-    """No per-row queries (house rule; issue 13): the page, the API list and the export count the same number
+    """No per-row queries (house rule): the page, the API list and the export count the same number
     of queries for 3 people as for 30, changes and transfers included."""
     with_change = person_in(UNIT_A, sequence=301, name="变更人")
     make_change(with_change.person, "submitted", reviewer=reviewers["140502"][0])

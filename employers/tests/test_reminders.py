@@ -1,5 +1,5 @@
 """单位提醒: an employer reminds those behind on CE — a notification "单位提醒：…" linking to the person's CE
-page, at most one per person per day, audited (issue 13, "Employers"; R-CE-3, R-CE-5)."""
+page, at most one per person per day, audited (R-CE-3, R-CE-5)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _reminders(archive) -> list[Notification]:
 
 def test_a_reminder_lands_as_a_notification_with_a_link_to_the_ce_page(client, employer_a, behind):
     """The person gets "单位提醒：…" saying what they have and lack, linking to their CE page of the year; the
-    employer's act is an audit row on the archive (issue 13)."""
+    employer's act is an audit row on the archive."""
     login_staff(client, employer_a)
     response = client.post(f"/employer/people/{behind.pk}/remind/", {"year": "2026"})
     assert response.status_code == 302 and response["Location"] == "/employer/?year=2026"
@@ -58,7 +58,7 @@ def test_a_reminder_lands_as_a_notification_with_a_link_to_the_ce_page(client, e
 
 def test_one_reminder_per_person_per_day_whoever_sends_it(client, employer_a, behind, clock):
     """A second reminder the same day is refused (409 in the API, a message on the page), also from another
-    administrator of the same unit; the next day one may go again (issue 13)."""
+    administrator of the same unit; the next day one may go again."""
     colleague = employer_account_create(username="danwei_a2", password=STAFF_PASSWORD, region_code="140502",
                                         credit_codes=[UNIT_A])
     login_staff(client, employer_a)
@@ -116,7 +116,7 @@ def test_no_reminder_for_someone_done_or_not_owing_the_year(client, employer_a, 
 
 def test_remind_everyone_behind_once(client, employer_a, behind, done, person_in):
     """提醒全部未完成人员: everyone behind and not yet reminded today, one notification each, each audited; a
-    second press the same day sends nothing more (issue 13)."""
+    second press the same day sends nothing more."""
     other = person_in(UNIT_A, sequence=507, name="另一落后者")
     login_staff(client, employer_a)
     client.post(f"/employer/people/{behind.pk}/remind/", {"year": "2026"})

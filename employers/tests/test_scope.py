@@ -1,4 +1,4 @@
-"""Employers see exactly their own people (issue 13, "Employers" and its "Done when": the matrix test).
+"""Employers see exactly their own people (the matrix test).
 
 Two employers, each with people, and a person who changes unit through a real approved change request:
 each employer sees exactly their people in the page, the API list, the detail and the export; the other's
@@ -82,7 +82,7 @@ def _sees(client, world, expected: set[str]):
 
 def test_each_employer_sees_exactly_its_people_and_a_unit_change_moves_the_person(client, world, employer_a,
                                                                                    employer_b, reviewers):
-    """Issue 13 "Done when": the matrix of two employers and a person who changes unit through an approved
+    """the matrix of two employers and a person who changes unit through an approved
     change — page, API list, detail and export; the other's people are absent or 404."""
     a = _client(client, employer_a)
     _sees(a, world, {"alice", "anna", "mover"})  # a draft collection is the person's own business
@@ -97,7 +97,7 @@ def test_each_employer_sees_exactly_its_people_and_a_unit_change_moves_the_perso
 
 
 def test_the_other_employers_person_cannot_be_reminded_either(client, world, employer_a):
-    """A reminder to someone else's person is a 404 in the page and the API, and sends nothing (issue 13)."""
+    """A reminder to someone else's person is a 404 in the page and the API, and sends nothing."""
     from kjzx.models import Notification
 
     login_staff(client, employer_a)
@@ -132,7 +132,7 @@ def test_other_roles_may_not_open_the_employers_doors(client, world, county_revi
 
 
 def test_an_archive_that_left_shanxi_leaves_the_list(client, world, employer_a, reviewers, year_2026):
-    """An outbound transfer completed through the exchange: the archive left Shanxi, and the unit's list (issue 13)."""
+    """An outbound transfer completed through the exchange: the archive left Shanxi, and the unit's list."""
     login_staff(client, employer_a)
     alice = world["alice"]
     make_transfer(alice.person, "completed", type="outbound", origin=reviewers["140502"][0])
@@ -141,7 +141,7 @@ def test_an_archive_that_left_shanxi_leaves_the_list(client, world, employer_a, 
 
 
 def test_the_list_shows_collection_change_and_transfer_status(client, world, employer_a, reviewers):
-    """What the seeds ask units to supervise: collection, changes and transfers, as each stands (issue 13)."""
+    """What the seeds ask units to supervise: collection, changes and transfers, as each stands."""
     login_staff(client, employer_a)
     _change_unit(world["mover"], UNIT_B, reviewers["140502"][0], approve=False)
     make_transfer(world["alice"].person, "submitted", origin=reviewers["140502"][0])
@@ -167,7 +167,7 @@ def test_a_staff_member_of_another_unit_sharing_a_region_sees_nothing_of_it(clie
 
 
 def test_a_reviewer_persona_cannot_be_made_an_employer_by_binding_codes(world):
-    """Units bind to employer administrators only (issue 13): another role's account is refused."""
+    """Units bind to employer administrators only: another role's account is refused."""
     from employers.services import employer_units_set
     from kjzx.api import DomainError
 

@@ -1,4 +1,4 @@
-/* 信息采集 and 档案变更登记: progressive enhancement of forms that already work without it (issue 12).
+/* 信息采集 and 档案变更登记: progressive enhancement of forms that already work without it.
  *
  * - "添加一条" adds a row of education or qualifications at once, from the <template> the page carries
  *   (without this script the button saves the step and the page comes back with one more row).

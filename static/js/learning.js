@@ -1,4 +1,4 @@
-/* 网络学习计时 (issue 12, R-CE-8): the lesson page reports progress; the server decides what counts.
+/* 网络学习计时 (R-CE-8): the lesson page reports progress; the server decides what counts.
  *
  * - A video: a heartbeat when it starts playing, every N seconds while it plays and the page is
  *   visible (Page Visibility API), and when it pauses, ends or the page is hidden — with the media

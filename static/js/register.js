@@ -1,4 +1,4 @@
-/* 实名注册: a resident ID number carries the birth date and the sex (R-COL-3; issue 12), so for that
+/* 实名注册: a resident ID number carries the birth date and the sex (R-COL-3), so for that
  * document the two fields are hidden and what the number says is shown instead. Without this script
  * both stay on the page, optional for a resident ID; either way the server reads them from the number
  * (accounts.services) and is the judge. No inline script or handlers (Content-Security-Policy). */

@@ -1,4 +1,4 @@
-/* Scans on the reviewer's pages: zoom and rotate each image (issue 13, "scans are readable").
+/* Scans on the reviewer's pages: zoom and rotate each image.
  *
  * Progressive enhancement of templates/records/workbench/_attachments.html: without this script every
  * scan is a large image that opens at full size in a new tab. With it, each [data-scan] block gets a

@@ -1,4 +1,4 @@
-"""统计看板 (issue 13): drill-down, jurisdiction, the page's charts and tables, the landing counts, and the
+"""统计看板: drill-down, jurisdiction, the page's charts and tables, the landing counts, and the
 demo province's figures against a hand count for each scope (R-ACL-1, R-DL-1, R-DL-2, R-CE-1, R-CE-3)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from kjzx.workdays import working_days_between
 from records.models import Archive
 from tests.factories import login_staff, make_accountant, make_active_archive, make_collection
 from workbench.selectors import QUEUE_MODELS
-from workbench.stats import allowed_working_days, review_figures
+from workbench.stats import allowed_working_days, review_figures, work_counts
 from workbench.tallies import NOT_DECISIONS
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def chart_data(response) -> dict:
 
 
 def test_province_rows_are_labelled_by_what_they_add_up(client, province_staff):
-    """Issue 13: 省直 for the province's own units, "晋城市（含所辖县区）" for a city's whole subtree."""
+    """省直 for the province's own units, "晋城市（含所辖县区）" for a city's whole subtree."""
     make_collection(person(1), "submitted")
     response = page(client, province_staff)
     assert response.status_code == 200
@@ -50,7 +50,7 @@ def test_province_rows_are_labelled_by_what_they_add_up(client, province_staff):
 
 
 def test_drill_down_province_to_city_to_county_to_the_queue(client, province_staff):
-    """Issue 13: one click each: province → city → county → the queue of that county and kind."""
+    """one click each: province → city → county → the queue of that county and kind."""
     make_collection(person(1), "submitted")
     city = page(client, province_staff, "/dashboard/?region=140500")
     assert city.status_code == 200 and "晋城市市直" in city.text and 'href="/dashboard/?region=140502' in city.text
@@ -76,8 +76,9 @@ def test_a_county_reviewer_sees_nothing_outside_the_county(client, api_client, c
     assert {row["region"] for row in api_client.get("/api/v1/stats/reviews/").json()} == {"140502"}
 
 
+@pytest.mark.usefixtures("in_ce_calendar")  # the year picked by default is 2026
 def test_zero_rows_collapse_behind_show_all_and_the_charts_have_their_data(client, province_staff):
-    """Issue 13: regions with nothing are hidden until "显示全部"; the charts read the page's own JSON."""
+    """regions with nothing are hidden until "显示全部"; the charts read the page's own JSON."""
     make_collection(person(1), "submitted")
     response = page(client, province_staff)
     assert "显示全部（另有11个属地暂无数据）" in response.text
@@ -93,7 +94,7 @@ def test_zero_rows_collapse_behind_show_all_and_the_charts_have_their_data(clien
 
 
 def test_the_staff_landing_page_shows_the_workbench_counts(client, county_reviewer):
-    """Issue 13 "Landing": staff land on their workbench with 待办, 今日到期, 逾期 at the top."""
+    """staff land on their workbench with 待办, 今日到期, 逾期 at the top."""
     today = timezone.localdate()
     items = [make_collection(person(n), "submitted") for n in range(3)]
     type(items[0]).objects.filter(pk=items[0].pk).update(due_date=today)
@@ -181,7 +182,7 @@ def hand_cpe(scope: Region, policy: CEYear) -> dict[str, dict]:
 
 @pytest.mark.parametrize("username", ["chengqu1", "jincheng", "sheng"])
 def test_the_demo_province_matches_a_hand_count(demo, api_client, username):
-    """Issue 13 "Done when": for a county, a city and the province, every API figure equals a count made here,
+    """for a county, a city and the province, every API figure equals a count made here,
     object by object, with the one rules (review_q, working days, year_status) and no summary table."""
     user = User.objects.get(username=username)
     scope = user.region
@@ -204,3 +205,6 @@ def test_the_demo_province_matches_a_hand_count(demo, api_client, username):
                 form: v for form, v in found["credits_by_form"].items() if v}, (policy, row)
     figures = review_figures(user)
     assert figures.total.open == sum(row["open"] for row in rows)
+    counts = work_counts(user)  # the workbench's head (landing): the same hand count, summed over the scope
+    assert (counts.open, counts.due_today, counts.overdue) == tuple(
+        sum(found[name] for found in expected.values()) for name in ("open", "due_today", "overdue"))

@@ -116,7 +116,7 @@ def test_on_time_rate_and_p90_from_decided_items(api_client, county_reviewer):
 
 
 def test_decisions_older_than_twelve_months_leave_the_rate(api_client, county_reviewer):
-    """Issue 13: on-time rate and p90 count the last twelve months, this one included."""
+    """on-time rate and p90 count the last twelve months, this one included."""
     with time_machine.travel(dt.datetime(2025, 10, 13, 10, tzinfo=BEIJING), tick=False):
         make_collection(person(1), "approved")
     with time_machine.travel(dt.datetime(2026, 9, 21, 10, tzinfo=BEIJING), tick=False):  # window 2025-10 … 2026-09

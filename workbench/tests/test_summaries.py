@@ -1,4 +1,4 @@
-"""The dashboards' kept figures stay equal to the ledger and the applications (issue 13, "Done when").
+"""The dashboards' kept figures stay equal to the ledger and the applications.
 
 Every way credits are registered (one by one, online, a face-to-face list, an exam list, a claim),
 reversed and frozen, every move of an archive (collection approved, transfer within Shanxi and out of it)
@@ -67,7 +67,7 @@ def give(archive, credits, *, kind="professional", form="online", source="s1", y
 
 
 def test_one_by_one_and_reversal_keep_person_and_region_rows_equal_to_the_ledger():
-    """Issue 13: the province's one-by-one registration and a reversal (更正) move the sums in the same transaction."""
+    """the province's one-by-one registration and a reversal (更正) move the sums in the same transaction."""
     archive = make_active_archive(person(1))
     assert obliged("140502") == 1 and region("140502").people == 0
     give(archive, 60)
@@ -84,7 +84,7 @@ def test_one_by_one_and_reversal_keep_person_and_region_rows_equal_to_the_ledger
 
 
 def test_online_learning_registers_through_the_same_path(accountant):
-    """Issue 13: credits of passed online courses (R-CE-8) reach the sums."""
+    """credits of passed online courses (R-CE-8) reach the sums."""
     from cpe.learning.tests.test_learning import make_course, pass_course
 
     make_active_archive(accountant)
@@ -99,7 +99,7 @@ def test_online_learning_registers_through_the_same_path(accountant):
 
 
 def test_a_face_to_face_list_registers_through_the_same_path(county_reviewer):
-    """Issue 13: an institution's face-to-face list (R-CE-9) reaches the sums, each person in their region."""
+    """an institution's face-to-face list (R-CE-9) reaches the sums, each person in their region."""
     from cpe.lists.services import face_to_face
     from cpe.lists.tests.test_face_to_face import make_training, scan, xlsx_file
 
@@ -119,7 +119,7 @@ def test_a_face_to_face_list_registers_through_the_same_path(county_reviewer):
 
 
 def test_an_exam_list_registers_through_the_same_path(client, province_staff):
-    """Issue 13: the province's exam pass list (R-CE-10), registered by the Celery task, reaches the sums."""
+    """the province's exam pass list (R-CE-10), registered by the Celery task, reaches the sums."""
     from cpe.lists.tests.test_exams import checked, xlsx
     from cpe.tasks import register_exam_import
 
@@ -134,7 +134,7 @@ def test_an_exam_list_registers_through_the_same_path(client, province_staff):
 
 
 def test_a_claim_registers_through_the_same_path(accountant, county_reviewer):
-    """Issue 13: an approved claim for another form (R-CE-11) reaches the sums."""
+    """an approved claim for another form (R-CE-11) reaches the sums."""
     from cpe.claims.services import claim_transition
     from cpe.claims.tests.test_claims import submitted_claim
 
@@ -158,8 +158,27 @@ def test_the_year_close_freezes_the_sums_to_the_credit_information_file():
     in_step()
 
 
+def test_online_courses_registered_at_the_close_reach_the_frozen_sums(accountant):
+    """R-CE-8, R-CE-13: a course passed but short of the year's 90 is registered by the close itself (its
+    BEFORE_CLOSE hook, a batch through the same ledger path), then frozen with the rest: still in step."""
+    from cpe.learning.tests.test_learning import make_course, pass_course
+
+    archive = make_active_archive(accountant)
+    with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=BEIJING), tick=False):
+        pass_course(accountant, make_course("单门课程", credits=30))
+    assert not CreditEntry.objects.filter(archive=archive).exists()  # 30 of 90: not yet registered (R-CE-8)
+    in_step()
+    ce_year_close(year=2026)
+    assert CreditEntry.objects.filter(archive=archive, source_type="course").count() == 1
+    row = CreditSummary.objects.get(archive=archive, year=2026)
+    assert (row.online, row.obliged, row.completed) == (30, True, False)
+    assert IntegrityRecord.objects.filter(archive=archive, year=2026).exists()
+    assert (region("140502").online, region("140502").obliged) == (30, 1)
+    in_step()
+
+
 def test_a_transfer_moves_the_persons_totals_and_obligation_to_the_new_county():
-    """Issue 13: a person moving county moves their credits, completion and obligation (R-TRF-1)."""
+    """a person moving county moves their credits, completion and obligation (R-TRF-1)."""
     mover = make_accountant(sequence=611, name="调转人")
     archive = make_active_archive(mover)
     give(archive, 95)
@@ -198,7 +217,7 @@ def test_a_changed_requirement_recounts_who_has_completed():
 
 
 def test_decisions_are_tallied_as_they_happen_and_a_withdrawal_is_not():
-    """Issue 13, R-DL-1: each decision counts once, by month and working days; a withdrawn change does not."""
+    """R-DL-1: each decision counts once, by month and working days; a withdrawn change does not."""
     with time_machine.travel(dt.datetime(2026, 11, 2, 10, tzinfo=BEIJING), tick=False):  # a Monday
         first = make_collection(person(1), "submitted")
     with time_machine.travel(dt.datetime(2026, 11, 5, 10, tzinfo=BEIJING), tick=False):
@@ -219,7 +238,7 @@ def test_decisions_are_tallied_as_they_happen_and_a_withdrawal_is_not():
 
 
 def test_stats_verify_finds_a_corrupted_row_and_fixes_it():
-    """Issue 13: the recompute command reports a corrupted summary and tally row (exit 1); --fix repairs them."""
+    """the recompute command reports a corrupted summary and tally row (exit 1); --fix repairs them."""
     archive = make_active_archive(person(1))
     give(archive, 95)
     call_command("stats_verify", stdout=io.StringIO())  # clean: no exit
@@ -241,7 +260,7 @@ def test_stats_verify_finds_a_corrupted_row_and_fixes_it():
 
 
 def test_a_corrupted_person_row_is_found_too():
-    """Issue 13: a person row that no longer sums its ledger entries is a difference."""
+    """a person row that no longer sums its ledger entries is a difference."""
     archive = make_active_archive(person(1))
     give(archive, 30)
     CreditSummary.objects.filter(archive=archive).update(total=Decimal("31"))

@@ -1,6 +1,6 @@
 """python manage.py stats_verify [--fix]: recompute the dashboards' kept figures and report any difference.
 
-The dashboards (统计看板, issue 13) read figures kept in step with the data they come from: the CE sums
+The dashboards (统计看板) read figures kept in step with the data they come from: the CE sums
 (:mod:`cpe.ledger.summaries`: per person and year, per region) and the decision tallies
 (:mod:`workbench.tallies`). This command recomputes both from the ledger, the archives, the
 credit-information file and the applications, and prints every table that differs with a few of its
