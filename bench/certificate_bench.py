@@ -1,4 +1,4 @@
-"""How long one credit certificate (学分证明) takes: first and warm, unsigned and signed (issues 5 and 12).
+"""How long one credit certificate (学分证明) takes: first and warm, unsigned and signed.
 
     .venv/bin/python bench/certificate_bench.py             # 30 warm renders, 5 fresh processes
     .venv/bin/python bench/certificate_bench.py -n 100 -f 9 # more
@@ -14,8 +14,8 @@ Every figure is also a ratio to a baseline measured in the same run: the same pa
 non-ASCII character an "X", in a Latin-only font (DejaVu Sans), no seal, unsigned — so figures
 compare across machines. "warm" is the median of renders in one process after a first one; "first"
 is the first render of a fresh process (fonts found and loaded, templates compiled, pyHanko
-imported and the key loaded), the median of several processes. The target is 1.5× today's page
-(issue 12, "within 1.5× of today's median"): the Noto Sans page before signing, seal and number,
+imported and the key loaded), the median of several processes. The target is 1.5× the page before
+this round (within 1.5× of its median): the Noto Sans page before signing, seal and number,
 measured on 2026-12-05 on the 2-core machine at 2.0× the baseline warm (364 vs 182 ms, 40
 interleaved renders) and 1.17× first (1153 vs 987 ms, median of 5 processes); bench/README.md had
 1.8–3.0× warm on 2026-11-29.

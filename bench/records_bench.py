@@ -1,18 +1,20 @@
-"""Province-scale benchmark of the records reads: the review queue and the pages around it.
+"""Province-scale fill, and the records reads on their own: the review queue and the pages around it.
 
-    bash bench/run.sh                  # 1,000,000 people in a scratch database kjzx_bench
-    bash bench/run.sh --people 200000  # smaller, for a quick look
+    .venv/bin/python -m bench                                # everything, one table (bench/README.md)
+    .venv/bin/python bench/records_bench.py --people 200000  # these reads alone, on kjzx_bench (refilled)
 
-It fills a scratch PostgreSQL database with a province (users, archives, one collection each,
-changes for one person in ten, open work spread over every region), then times the same selector
-code the pages and the API run. Every figure is reported as a ratio to a baseline measured in the
-same run (a primary-key lookup of one archive), so the numbers compare across machines. It also
-EXPLAINs the queue query and fails if PostgreSQL plans a sequential scan of a big table.
+:func:`fill` is the province every bench uses (``python -m bench``, ``bench/dashboard_bench.py``): people and
+archives streamed with COPY (as the models save them: numbers sealed and hashed), a collection each,
+changes; ``backlog="busy"`` leaves 20% of the people waiting for review (200,000 at a million). Run alone,
+this script times the same selector code the pages and the API run, each figure also a ratio to a
+baseline of the same run (a primary-key lookup of one archive), and EXPLAINs the queue's first page:
+it fails if PostgreSQL plans a sequential scan of a table with rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import statistics
 import sys
@@ -32,22 +34,6 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 FILL_SQL = """
-CREATE TEMP TABLE bench_region AS
-  SELECT code, (row_number() OVER (ORDER BY code)) - 1 AS i FROM accounts_region;
-INSERT INTO accounts_user (password, is_superuser, username, role, name, id_type, id_number, sex, birth_date,
-                           mobile, email, organisation, is_active, is_staff, date_joined)
-  SELECT '!', false, 'P' || lpad(g::text, 17, '0'), 'accountant', '测试' || g, 'passport',
-         'P' || lpad(g::text, 17, '0'), CASE WHEN g % 2 = 0 THEN 'F' ELSE 'M' END,
-         date '1965-01-01' + (g % 14000), '', '', '', true, false, now()
-  FROM generate_series(1, %(people)s) AS g;
-INSERT INTO records_archive (status, name, id_type, id_number, sex, birth_date, ethnicity, mobile, email, address,
-                             employer_name, employer_credit_code, employer_unit_type, began_accounting_on,
-                             pledge_accepted_at, collected_at, created_at, updated_at, jurisdiction_id, person_id)
-  SELECT CASE WHEN u.id % 50 = 0 THEN 'collecting' ELSE 'active' END, u.name, u.id_type, u.id_number, u.sex,
-         u.birth_date, '汉族', '', '', '山西省', '某单位', '', 'enterprise', date '2010-07-01', now(),
-         CASE WHEN u.id % 50 = 0 THEN NULL ELSE now() END, now(), now(), r.code, u.id
-  FROM accounts_user u JOIN bench_region r ON r.i = u.id % (SELECT count(*) FROM bench_region)
-  WHERE u.username LIKE 'P%';
 INSERT INTO records_collectionapplication (status, applicant_id, jurisdiction_id, submitted_at, due_date, decided_at,
                                            reason, created_at, updated_at, archive_id)
   SELECT CASE WHEN a.status = 'active' THEN 'approved'
@@ -63,22 +49,101 @@ INSERT INTO records_collectionapplication (status, applicant_id, jurisdiction_id
   FROM records_archive a;
 INSERT INTO records_changerequest (status, applicant_id, jurisdiction_id, submitted_at, due_date, decided_at, reason,
                                    created_at, updated_at, archive_id, items, new_values, old_values)
-  SELECT CASE WHEN a.id % 200 = 1 THEN 'submitted' ELSE 'approved' END, a.person_id, a.jurisdiction_id,
+  SELECT CASE WHEN %(open_change)s THEN 'submitted' ELSE 'approved' END, a.person_id, a.jurisdiction_id,
          now() - (a.id % 30000) * interval '1 minute',
-         CASE WHEN a.id % 200 = 1 THEN (now() - (a.id % 30000) * interval '1 minute')::date + 14 END,
-         CASE WHEN a.id % 200 = 1 THEN NULL ELSE now() END,
+         CASE WHEN %(open_change)s THEN (now() - (a.id % 30000) * interval '1 minute')::date + 14 END,
+         CASE WHEN %(open_change)s THEN NULL ELSE now() END,
          '', now() - interval '30 days', now(), a.id, '["contact"]',
-         '{"contact": {"mobile": "13900000000", "email": "", "address": "新地址"}}', '{}'
-  FROM records_archive a WHERE a.status = 'active' AND a.id % 10 = 1;
-ANALYZE;
+         %(new_values)s, %(old_values)s
+  FROM records_archive a WHERE a.status = 'active' AND a.id % %(changes)s = 1;
 """
+# Which changes exist and which of them wait for review: the quiet province (a change for one person in ten, one
+# in twenty of those open: ~18,000 open applications at a million) and the busy one (a change for one in five,
+# fourteen in fifteen of those open: with the open collections, 20% of the people — 200,000 at a million).
+CHANGES = {"quiet": ("10", "a.id % 200 = 1"), "busy": ("5", "a.id % 75 <> 1")}
 
 
-def fill(people: int) -> None:
-    started = time.perf_counter()
+def people_rows(people: int, regions: list[str]):
+    """Users and their archives, ``({column values of the user}, {of the archive})`` for person 1…``people``:
+    the same every time (the portal's sealing and hashing are applied by :func:`copy_rows`)."""
+    from django.utils import timezone
+
+    from accounts import models as accounts
+
+    username = getattr(accounts, "accountant_username", lambda number: number)
+    now = timezone.now()
+    for g in range(1, people + 1):
+        number = f"P{g:017d}"
+        born = dt.date(1965, 1, 1) + dt.timedelta(days=g % 14000)
+        sex = "F" if g % 2 == 0 else "M"
+        collecting = g % 50 == 0
+        user = {"id": g, "password": "!", "username": username(number), "role": "accountant", "name": f"测试{g}",
+                "id_type": "passport", "id_number": number, "sex": sex, "birth_date": born, "date_joined": now}
+        archive = {"id": g, "person_id": g, "status": "collecting" if collecting else "active", "name": user["name"],
+                   "id_type": "passport", "id_number": number, "sex": sex, "birth_date": born, "ethnicity": "汉族",
+                   "address": "山西省", "employer_name": "某单位", "employer_unit_type": "enterprise",
+                   "began_accounting_on": dt.date(2010, 7, 1), "pledge_accepted_at": now,
+                   "collected_at": None if collecting else now, "created_at": now, "updated_at": now,
+                   "jurisdiction_id": regions[g % len(regions)]}
+        yield user, archive
+
+
+def copy_rows(model, rows) -> int:
+    """COPY rows of ``model`` (dicts of attribute → value; a missing one takes the field's default) into its
+    table as ``save()`` would write them — sealed numbers sealed, keyed hashes computed by their fields — then
+    move its id sequence past them; returns the rows."""
+    from types import SimpleNamespace
+
+    fields = list(model._meta.concrete_fields)
+    defaults = {field.attname: field.get_default() for field in fields}
+    sealed = {field.attname for field in fields if hasattr(field, "sealing_context")}
+    hashed = {field.attname for field in fields if hasattr(field, "purpose") and hasattr(field, "source")}
+    table = model._meta.db_table
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    count = 0
     with connection.cursor() as cursor:
-        cursor.execute(FILL_SQL.replace("%(people)s", str(people)))
-    print(f"filled {people:,} people in {time.perf_counter() - started:.1f} s")
+        with cursor.connection.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                values = {**defaults, **row}
+                obj = SimpleNamespace(**values)
+                copy.write_row([field.pre_save(obj, True) if field.attname in hashed
+                                else field.get_prep_value(values[field.attname]) if field.attname in sealed
+                                else values[field.attname] for field in fields])
+                count += 1
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
+    return count
+
+
+def fill(people: int, *, backlog: str = "quiet") -> float:
+    """The province's people and archives (built as the models save them — the numbers sealed and hashed — and
+    streamed with COPY), a collection each and the changes (server-side INSERT … SELECT); a pure function of
+    ``people`` and ``backlog``: the same rows every time. Then VACUUM ANALYZE; returns the seconds."""
+    from accounts.models import Region, User
+    from records.models import Archive, ChangeRequest
+
+    every, open_change = CHANGES[backlog]
+    started = time.perf_counter()
+    regions = list(Region.objects.order_by("code").values_list("code", flat=True))  # before COPY holds the line
+    copy_rows(User, (user for user, _archive in people_rows(people, regions)))  # first: the archives' key
+    copy_rows(Archive, (archive for _user, archive in people_rows(people, regions)))
+    sealed = {name: ChangeRequest._meta.get_field(name).get_prep_value(value) for name, value in (
+        ("new_values", {"contact": {"mobile": "13900000000", "email": "", "address": "新地址"}}),
+        ("old_values", {}))}
+    with connection.cursor() as cursor:  # sealed values are base64 and a key id: safe as literals
+        cursor.execute(FILL_SQL.replace("%(changes)s", every).replace("%(open_change)s", open_change)
+                       .replace("%(new_values)s", f"'{sealed['new_values']}'")
+                       .replace("%(old_values)s", f"'{sealed['old_values']}'"))
+    vacuum_analyze()
+    seconds = time.perf_counter() - started
+    print(f"filled {people:,} people in {seconds:.1f} s")
+    return seconds
+
+
+def vacuum_analyze() -> None:
+    """VACUUM ANALYZE the whole database: autovacuum is off on these machines, and a freshly filled table
+    has neither statistics nor a visibility map (index-only scans then visit the heap)."""
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
 
 
 def staff(username, role, region):
@@ -103,22 +168,22 @@ def timed(func, repeat: int) -> tuple[float, int]:
 
 
 def queue_page(user, page=1, **filters):
-    from django.core.paginator import Paginator
-
-    from workbench.selectors import QueueFilters, queue_page_objects, review_queue
+    from workbench.selectors import QueueFilters, queue_page, queue_page_rows
 
     def run():
-        paginator = Paginator(review_queue(user, QueueFilters(**filters)), 20)
-        return queue_page_objects(list(paginator.get_page(page).object_list))
+        return queue_page_rows(queue_page(user, QueueFilters(**filters), page=page).rows)
 
     return run
 
 
 def explain_queue(user) -> str:
-    from workbench.selectors import QueueFilters, review_queue
+    """The plan of the province's first page (the UNION ALL of each kind's ordered, limited branch)."""
+    from workbench.selectors import QueueFilters, _ordered, _parts
 
-    qs = review_queue(user, QueueFilters())[:20]
-    return qs.explain()
+    parts = _parts(user, QueueFilters())
+    branches = [qs.order_by("submitted_at", "pk")[:21] for _kind, qs in parts]
+    _ordered(parts, 21)  # the same query the page runs
+    return branches[0].union(*branches[1:], all=True).order_by("submitted_at", "kind", "pk")[:21].explain()
 
 
 def main() -> int:
@@ -134,6 +199,14 @@ def main() -> int:
     from records.models import Archive, ChangeRequest, CollectionApplication
     from records.selectors import application_get
 
+    if not args.reuse:  # a fresh scratch database, migrated (before this process connects to it)
+        from bench.__main__ import migrate, recreate
+
+        name = connection.settings_dict["NAME"]
+        if not name.startswith("kjzx_bench"):
+            raise SystemExit(f"records_bench: refusing to recreate {name!r} (scratch databases are kjzx_bench*)")
+        recreate(name)
+        migrate(name)
     filled = not args.reuse or not Archive.objects.exists()
     if filled:
         fill(args.people)
@@ -179,7 +252,11 @@ def main() -> int:
           f"target {200} ms each")
     print_rows(dashboard_cases(province=province, city=city, year=this_year.year, repeat=args.repeat))
     plan = explain_queue(province)
-    big_seq = [line for line in plan.splitlines() if "Seq Scan" in line and "region" not in line]
+    with connection.cursor() as cursor:  # a sequential scan of a table with (almost) no rows is the right plan
+        cursor.execute("SELECT relname FROM pg_class WHERE relkind = 'r' AND reltuples > 1000")
+        big = {name for (name,) in cursor.fetchall()}
+    big_seq = [line for line in plan.splitlines() if "Seq Scan on" in line
+               and line.split("Seq Scan on", 1)[1].split()[0] in big]
     print("\nqueue plan (province staff, page 1):\n" + plan)
     if big_seq:
         print("\nFAIL: sequential scan of a big table in the queue plan")
