@@ -1,9 +1,11 @@
 """Response hardening and session limits that apply to every page.
 
-Sessions (docs/security.md, items 22–25): 30 idle minutes are the cookie's age (settings); on top of
-that each session records when its user logged in and from when it is valid. It ends, at its next
-request and whatever the session backend, 12 hours after login however busy, or when the user has
-since logged out elsewhere or changed the password (``User.sessions_valid_after``).
+Sessions (docs/security.md, items 22–25): each session records when its user logged in, from when it
+is valid and when it was last renewed. It ends, at its next request and whatever the session backend,
+30 minutes after its last renewal (idle), 12 hours after login however busy, or when the user has
+since logged out elsewhere or changed the password (``User.sessions_valid_after``). A request does not
+write its session (``SESSION_SAVE_EVERY_REQUEST`` is off): the idle timer is renewed, and the session
+saved, only when its last renewal is ``SESSION_TOUCH_SECONDS`` (a minute) old or more.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.utils.translation import gettext as _
 
 LOGIN_AT = "_kjzx_login_at"  # when the user typed the password: the 12-hour clock starts here
 VALID_FROM = "_kjzx_valid_from"  # when this session was last confirmed: login, own password change, 2nd factor
+SEEN = "_kjzx_seen"  # when the idle timer was last renewed (at most once a minute): the 30 idle minutes count from here
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -31,7 +34,7 @@ def _stamp(moment: dt.datetime) -> int:
 
 def session_start(request, *, at: dt.datetime | None = None) -> None:
     """At login (accounts.signals): the session's 12 hours and its validity start now."""
-    request.session[LOGIN_AT] = request.session[VALID_FROM] = _stamp(at or timezone.now())
+    request.session[LOGIN_AT] = request.session[VALID_FROM] = request.session[SEEN] = _stamp(at or timezone.now())
 
 
 def session_renew(request, *, at: dt.datetime | None = None) -> None:
@@ -49,15 +52,38 @@ def session_end_reason(request, user) -> str | None:
     login_at, valid_from = request.session.get(LOGIN_AT), request.session.get(VALID_FROM)
     if not isinstance(login_at, int) or not isinstance(valid_from, int):
         return _("登录状态已失效，请重新登录。")  # a session not begun by a login: fail closed
-    if _stamp(timezone.now()) - login_at > settings.SESSION_ABSOLUTE_HOURS * 3_600_000_000:
+    now = _stamp(timezone.now())
+    if now - login_at > settings.SESSION_ABSOLUTE_HOURS * 3_600_000_000:
         return _("登录已超过%(hours)d小时，请重新登录。") % {"hours": settings.SESSION_ABSOLUTE_HOURS}
+    seen = request.session.get(SEEN)  # absent only in a session begun before this stamp existed: renewed below
+    if isinstance(seen, int) and now - seen > settings.SESSION_COOKIE_AGE * 1_000_000:
+        return _("长时间未操作，登录已失效，请重新登录。")
     if user.sessions_valid_after is not None and valid_from < _stamp(user.sessions_valid_after):
         return _("您已在其他地方退出登录或修改了密码，请重新登录。")
     return None
 
 
+def session_touch(request) -> bool:
+    """Renew the idle timer of a stored session if its last renewal is a minute old or more.
+
+    Setting the stamp marks the session modified, so SessionMiddleware saves it (a new expiry of
+    ``SESSION_COOKIE_AGE`` in the table and the cache); otherwise nothing is written. A visitor
+    without a stored session gets none. Returns whether the session will be saved.
+    """
+    session = request.session
+    seen = session.get(SEEN)  # loads the session: an expired or unknown key leaves session_key None
+    if session.session_key is None:
+        return False
+    now = _stamp(timezone.now())
+    if isinstance(seen, int) and 0 <= now - seen < settings.SESSION_TOUCH_SECONDS * 1_000_000:
+        return False
+    session[SEEN] = now
+    return True
+
+
 class SessionLimitsMiddleware:
-    """Ends a session past its 12 hours or revoked by logout or a password change (ASVS 7.3.2, 7.4.3)."""
+    """Ends a session idle for 30 minutes, past its 12 hours, or revoked by logout or a password change
+    (等保 8.1.4.1 b, ASVS 7.3.2, 7.4.3); renews the idle timer at most once a minute (``session_touch``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -68,6 +94,8 @@ class SessionLimitsMiddleware:
             reason = session_end_reason(request, user)
             if reason:
                 self._end(request, user, reason)
+        if hasattr(request, "session"):
+            session_touch(request)
         return self.get_response(request)
 
     @staticmethod

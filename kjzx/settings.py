@@ -74,7 +74,7 @@ INSTALLED_APPS = [
     "transfers",
     "cpe",
     "workbench",  # the review queue and dashboards: reads every app above, imported by none
-    "employers",  # 用人单位: their own accountants, read only, and CE reminders (issue 13)
+    "employers",  # 用人单位: their own accountants, read only, and CE reminders
 ]
 
 MIDDLEWARE = [
@@ -125,9 +125,16 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 # refused new ones: there, and by default with DEBUG, each request opens and closes its own.
 RUNSERVER = len(sys.argv) > 1 and sys.argv[1] == "runserver"
 DB_CONN_MAX_AGE = 0 if RUNSERVER else envint("DB_CONN_MAX_AGE", 0 if DEBUG else 60)
+# Every web and worker connection runs without JIT and without parallel plans: on the portal's small
+# indexed queries they cost more than they save (an overdue count: a parallel plan several times slower
+# than the plain one; JIT compiles for tens of milliseconds). Measured by ``python -m bench`` ("database
+# settings"); docs/deployment.md "Database settings". DB_SESSION_OPTIONS replaces them (empty: the server's).
+DB_SESSION_OPTIONS = os.environ.get("DB_SESSION_OPTIONS", "-c jit=off -c max_parallel_workers_per_gather=0")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE,
                                                   conn_health_checks=DB_CONN_MAX_AGE > 0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_SESSION_OPTIONS.strip():
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = DB_SESSION_OPTIONS
 else:
     DATABASES = {
         "default": {
@@ -187,17 +194,23 @@ AXES_SENSITIVE_PARAMETERS = ["username", "password", "otp", "code", "id_number",
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "kjzx.http.client_ip"
 
-# Sessions end after 30 idle minutes (each request renews the cookie) and at browser close, and
-# 12 hours after login however busy (kjzx.middleware.SessionLimitsMiddleware, ASVS 7.3.2).
+# Sessions end after 30 idle minutes and at browser close, and 12 hours after login however busy
+# (kjzx.middleware.SessionLimitsMiddleware, ASVS 7.3.2). A request does not write its session: the
+# middleware renews the idle timer when the last renewal is SESSION_TOUCH_SECONDS old or more (the
+# session then ends 29–30 minutes after the last request) and itself ends a session idle past
+# SESSION_COOKIE_AGE, whatever the backend's own expiry. With Redis, sessions are read from the cache
+# and written through to the table (cached_db: a cache flush logs nobody out); without it, the table.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_MINUTES", 30) * 60
 SESSION_ABSOLUTE_HOURS = envint("SESSION_ABSOLUTE_HOURS", 12)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_TOUCH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
-# Text messages (kjzx.sms): password-reset codes, and notifications a person must act on (issue 13).
+# Text messages (kjzx.sms): password-reset codes, and notifications a person must act on.
 # Production must name the province's gateway backend; the default there sends nothing (and says so
 # in the log, without the text) rather than logging codes. In development the logging backend writes
 # each text with the mobile masked.
@@ -229,6 +242,18 @@ if AUDIT_RETENTION_DAYS < AUDIT_RETENTION_MIN_DAYS:
 # Refused requests (403, 404 outside one's scope) write an audit row each, up to this many per
 # (user or address, route, kind) and minute; the rest are counted into the next row (kjzx.audit).
 AUDIT_DENIALS_PER_MINUTE = envint("AUDIT_DENIALS_PER_MINUTE", 10)
+
+# --- Encryption at rest (kjzx.crypto; docs/security.md item 44, docs/deployment.md "Data keys") -----
+# ID and mobile numbers are stored sealed with SM4-GCM under KJZX_DATA_KEYS ("<key id>:<base64 of 16
+# bytes>,…": the first seals, every one listed opens) and searched through HMAC-SM3 blind indexes under
+# KJZX_HASH_KEY (base64, 32 bytes or more). With DEBUG off both are required, as SECRET_KEY is; with
+# DEBUG, when unset, both are derived from SECRET_KEY (development only).
+KJZX_DATA_KEYS = os.environ.get("KJZX_DATA_KEYS", "")
+KJZX_HASH_KEY = os.environ.get("KJZX_HASH_KEY", "")
+KJZX_DERIVED_DATA_KEYS = DEBUG and not (KJZX_DATA_KEYS or KJZX_HASH_KEY)
+if not DEBUG and not (KJZX_DATA_KEYS and KJZX_HASH_KEY):
+    raise ImproperlyConfigured("KJZX_DATA_KEYS and KJZX_HASH_KEY must be set when DEBUG is off "
+                               "(ID and mobile numbers are stored encrypted; see .env.example).")
 
 # --- Production hardening (manage.py check --deploy is clean with DEBUG off) -----------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -397,12 +422,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cpe.tasks.close_due_cpe_years",
         "schedule": crontab(hour=0, minute=30),
     },
-    # Delete uploaded files no attachment row references (a rolled-back upload), older than a day (issue 11).
+    # Delete uploaded files no attachment row references (a rolled-back upload), older than a day.
     "sweep-orphaned-uploads": {
         "task": "records.tasks.sweep_orphaned_uploads",
         "schedule": crontab(hour=3, minute=40),
     },
-    # Notifications by e-mail and SMS (issue 13, kjzx.deliveries): queue again what a lost task left
+    # Notifications by e-mail and SMS (kjzx.deliveries): queue again what a lost task left
     # pending, mark a dead worker's sends unknown (never resent); each reviewer's reminders and
     # escalations of the morning's sweeps in one e-mail; CE year deadline reminders.
     "sweep-deliveries": {

@@ -21,7 +21,7 @@ Change (档案变更登记), R-CHG-1…4::
 
 Moving either is :func:`kjzx.workflow.workflow_transition`; this module adds the checks and effects.
 
-Drafts never lose work (R-COL-2, R-CHG-1; issue 12): :func:`archive_draft_save` and
+Drafts never lose work (R-COL-2, R-CHG-1)::func:`archive_draft_save` and
 :func:`change_draft_save` store every well-formed value and answer with what they did not save (a
 malformed field keeps what it had; a field of a list entry is left empty), while
 :func:`archive_update`, :func:`change_open` and :func:`change_update` keep their all-or-nothing
@@ -320,10 +320,9 @@ def collection_open(*, person: User) -> CollectionApplication:
 
 
 def collection_current(person: User) -> CollectionApplication | None:
-    archive = Archive.objects.filter(person=person).first()
-    if archive is None:
-        return None
-    return archive.collections.order_by("-created_at", "-id").first()
+    """The person's latest collection, or None (no archive yet): one query, the archive is not loaded."""
+    return (CollectionApplication.objects.filter(archive__person=person)
+            .order_by("-created_at", "-id").first())
 
 
 def collection_missing(archive: Archive) -> Errors:
@@ -497,7 +496,7 @@ def _change_apply(change: ChangeRequest, *, by, **_) -> None:
     person = archive.person
     if person is not None:  # the login keeps the name and mobile the archive now has
         person.name, person.mobile, person.email = archive.name, archive.mobile, archive.email
-        person.save(update_fields=["name", "mobile", "email"])
+        person.save(update_fields=["name", "mobile", "mobile_hash", "email"])
     record_event(archive, "archive.changed", by=by, before="", after="",
                  extra={"change": change.number, "items": change.items})
 

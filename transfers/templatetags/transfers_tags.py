@@ -21,4 +21,6 @@ def latest_transfer(user) -> Transfer | None:
     """The person's most recent transfer request, for its status on 个人中心 (R-TRF-1)."""
     if not getattr(user, "is_accountant", False):
         return None
-    return selectors.transfer_list(Transfer, user).filter(applicant=user).order_by("-created_at", "-id").first()
+    # The person's own requests, a subset of what selectors.transfer_list shows them (R-ACL-1), without the
+    # list's joins: the page shows the transfer's own fields only.
+    return Transfer.objects.filter(applicant=user).order_by("-created_at", "-id").first()

@@ -54,7 +54,7 @@ def test_intra_transfer_goes_from_draft_to_completed_over_http(accountant, count
     """The person applies and submits, 城区 accepts, 沁水 approves: the archive moves to 沁水 (R-TRF-1)."""
     make_active_archive(accountant)
     person = APIClient()
-    token = person.post(f"{API}/auth/token/", {"username": accountant.username, "password": PASSWORD},
+    token = person.post(f"{API}/auth/token/", {"username": accountant.login_name, "password": PASSWORD},
                         format="json").json()["token"]
     person.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     scan = person.post(f"{API}/attachments/", {"kind": "employment_proof", "file": upload("proof.png")},

@@ -65,7 +65,7 @@ def submitted_with_email(accountant):
 
 def test_destination_gets_no_archive_while_the_transfer_is_only_submitted(client, accountant, county_reviewer,
                                                                           other_county_reviewer):
-    """Issue 11: before the origin accepts, the destination county reads the transfer, not the archive (R-ACL-1)."""
+    """before the origin accepts, the destination county reads the transfer, not the archive (R-ACL-1)."""
     transfer = submitted_with_email(accountant)
     seen = api_detail(other_county_reviewer, transfer)
     assert seen["number"] == transfer.number and seen["person_name"] == accountant.name  # the transfer itself
@@ -87,7 +87,7 @@ def test_destination_reads_the_archive_once_it_is_its_step(accountant, county_re
 
 
 def test_origin_gets_no_archive_after_it_moved(client, accountant, county_reviewer, other_county_reviewer):
-    """Issue 11: after an intra transfer completes, the origin keeps the transfer and its history, not the archive."""
+    """after an intra transfer completes, the origin keeps the transfer and its history, not the archive."""
     transfer = submitted_with_email(accountant)
     transfer = workflow_transition(transfer, "accept", by=county_reviewer)
     transfer = workflow_transition(transfer, "approve", by=other_county_reviewer)

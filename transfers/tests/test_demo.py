@@ -83,7 +83,7 @@ def test_the_approved_inbound_person_can_log_in_and_claim(demo):
     """R-TRF-4: the approved record's ID belongs to a printed demo login, who claims the archive."""
     transfer = Transfer.objects.get(type="inbound", status="approved")
     person = User.objects.get(id_type=transfer.person_id_type, id_number=transfer.person_id_number)
-    assert f"{person.username}  {person.name}：" in demo["first"]
+    assert f"{person.login_name}  {person.name}：" in demo["first"]
     assert list(claimable_inbound(person)) == [transfer]
     assert transfer.transition_names_for(person) == ["claim"]
     claimed = workflow_transition(transfer, "claim", by=person)

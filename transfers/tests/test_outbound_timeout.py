@@ -1,4 +1,4 @@
-"""One outbound time-out date (R-TRF-3, R-DL-3; issue 10, "rules written twice").
+"""One outbound time-out date (R-TRF-3, R-DL-3).
 
 The day an uploaded outbound record returns by itself if the destination province does not answer was
 computed in the sweep, the bureau's pages and the demo. It is :class:`transfers.selectors.OutboundTimeout`
