@@ -16,6 +16,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # WeasyPrint (PDF credit certificates) needs Pango and HarfBuzz's subsetter; the certificates are
 # Chinese, so the Noto CJK fonts too. ffmpeg's ffprobe measures the lesson videos institutions upload.
+# Only what the portal runs: setup.sh's test and bench tools (chromium, poppler-utils, wrk) stay out, as
+# do tests/ and bench/.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk ffmpeg \

@@ -7,7 +7,7 @@
   sends there.
 - Every refusal inside the site (a model the role may not open, a change or deletion it may not
   make) is an audit row ``admin.denied`` with who, what and from where (security promise 4, 9); every
-  add, change and deletion an ``admin.added`` / ``admin.changed`` / ``admin.deleted`` row (issue 11).
+  add, change and deletion an ``admin.added`` / ``admin.changed`` / ``admin.deleted`` row.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 
-# The index (/manage/) in the order provincial staff look for things (issue 13): the policy they edit, grouped
+# The index (/manage/) in the order provincial staff look for things: the policy they edit, grouped
 # whatever app keeps it, first; then the portal's own sections; then login security and the audit trail,
 # which include the libraries' lists (django-axes, knox) under Chinese names. Each role still sees only what
 # accounts.backends grants it; a section it may open nothing in is not shown.

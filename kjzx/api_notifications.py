@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kjzx import notifications
+from kjzx.workflow_api import ERROR_PAGE_404, errors
 
 
 class NotificationOutput(serializers.Serializer):
@@ -34,7 +35,7 @@ class NotificationListView(APIView):
     @extend_schema(summary="我的消息", responses={200: inline_serializer("NotificationList", {
         "unread": serializers.IntegerField(), "count": serializers.IntegerField(),
         "next": serializers.CharField(allow_null=True), "previous": serializers.CharField(allow_null=True),
-        "results": NotificationOutput(many=True)})})
+        "results": NotificationOutput(many=True)}), 404: ERROR_PAGE_404})
     def get(self, request):
         paginator = NotificationPage()
         page = paginator.paginate_queryset(notifications.notification_list(user=request.user), request, view=self)
@@ -44,7 +45,7 @@ class NotificationListView(APIView):
 class NotificationReadView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="标记消息已读", request=None, responses={200: NotificationOutput})
+    @extend_schema(summary="标记消息已读", request=None, responses={200: NotificationOutput, **errors(401, 404)})
     def post(self, request, pk: int):
         notification = notifications.notification_mark_read(user=request.user, notification_id=pk)
         return Response(NotificationOutput(notification).data)

@@ -1,4 +1,4 @@
-"""The one way to write the audit history (STYLE §3; security promises 55–59, issue 11).
+"""The one way to write the audit history (STYLE §3; security promises 55–59).
 
 Services call :func:`record_event` inside their transaction, so a business change and its audit
 row commit together or not at all. Event types are dotted names with a Chinese label here.

@@ -1,4 +1,4 @@
-"""Admin actions in the audit history: every add, change and deletion in 管理后台 (issue 11).
+"""Admin actions in the audit history: every add, change and deletion in 管理后台.
 
 Django's admin writes a ``LogEntry`` for each; :class:`AuditedModelAdmin` mirrors it into the audit
 history (``admin.added``, ``admin.changed``, ``admin.deleted``) with who, which object, which fields

@@ -1,4 +1,4 @@
-"""The audit history's hash chain: each row carries the keyed hash of the one before (issue 11).
+"""The audit history's hash chain: each row carries the keyed hash of the one before.
 
 "Audit that proves itself" (security promise 58; 等保 8.1.4.3 c, GB/T 39786 §8.4 g): every row of
 ``kjzx_auditevent`` stores ``prev_hash`` (the previous row's ``row_hash``; 64 zeros for the first) and

@@ -1,4 +1,4 @@
-"""The request's part of the audit history (issue 11: "Refused requests … wrote no audit row").
+"""The request's part of the audit history ("Refused requests … wrote no audit row").
 
 :class:`AuditMiddleware` makes the request being served known to :func:`kjzx.audit.record_event`
 (so every row written meanwhile — a decision, a reveal, a login — carries the client's address and

@@ -1,4 +1,4 @@
-"""Sending notifications outside the portal — e-mail, SMS, the reviewers' daily digest — at most once. Issue 13.
+"""Sending notifications outside the portal — e-mail, SMS, the reviewers' daily digest — at most once.
 
 Every outgoing copy is a row, a :class:`~kjzx.models.Delivery` (one per notification and channel, a
 constraint) or a :class:`~kjzx.models.Digest` (one per reviewer and day, a constraint), made in the

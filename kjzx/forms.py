@@ -1,4 +1,4 @@
-"""Input of the shared app's pages: 消息设置 (issue 13)."""
+"""Input of the shared app's pages: 消息设置."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _

@@ -1,4 +1,4 @@
-"""Notifications (站内消息, e-mail, SMS): the one way services tell a user something (API.md, Notifications; issue 13).
+"""Notifications (站内消息, e-mail, SMS): the one way services tell a user something (API.md, Notifications).
 
 Services call :func:`notification_send` (or :func:`notifications_send_bulk` for a sweep) inside their
 transaction. The :class:`~kjzx.models.Notification` row commits with the change that caused it, and
@@ -42,7 +42,7 @@ DIGEST_PREFIX = "review."  # review.reminder, review.overdue, review.escalated: 
 
 
 def is_action_event(event: str) -> bool:
-    """Events a person must act on: the only ones also sent by SMS (issue 13)."""
+    """Events a person must act on: the only ones also sent by SMS."""
     return event == YEAR_DEADLINE_EVENT or (event.count(".") == 1 and event.rsplit(".", 1)[1] in ACTION_STATES)
 
 
@@ -76,7 +76,7 @@ def notification_preferences_save(*, user, email: bool, sms: bool, ip: str | Non
 
 
 def channels_for(user, event: str, pref: NotificationPreference) -> list[str]:
-    """The outgoing channels of one notification: the one rule (issue 13)."""
+    """The outgoing channels of one notification: the one rule."""
     email = bool(user.email) and pref.email
     if is_digest_event(event):
         return [Delivery.Channel.DIGEST] if email else []

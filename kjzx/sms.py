@@ -1,4 +1,4 @@
-"""Sending text messages (短信): the provider interface and its backends. Issue 13.
+"""Sending text messages (短信): the provider interface and its backends.
 
 ``settings.SMS_BACKEND`` names a class with one method, ``send(mobile, text)``. It returns when the
 provider has **accepted** the message, and raises:

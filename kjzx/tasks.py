@@ -54,7 +54,7 @@ def escalate_overdue_steps() -> int:
 
 @shared_task(name="kjzx.tasks.send_deliveries", **RETRY, **SEND_LIMITS)
 def send_deliveries(delivery_ids: list[int]) -> dict:
-    """Send notifications' e-mail and SMS copies (消息外发), each at most once; issue 13.
+    """Send notifications' e-mail and SMS copies (消息外发), each at most once.
 
     Queued after the commit that made them, and again by the sweep if that message was lost. A
     transient refusal queues that one delivery again with backoff. Returns ``{status: count}``.
@@ -67,7 +67,7 @@ def send_deliveries(delivery_ids: list[int]) -> dict:
 
 @shared_task(name="kjzx.tasks.send_digests", **RETRY, **SEND_LIMITS)
 def send_digests(digest_ids: list[int]) -> dict:
-    """Send reviewers' daily digests (每日待办汇总), each at most once; issue 13. Returns ``{status: count}``."""
+    """Send reviewers' daily digests (每日待办汇总), each at most once. Returns ``{status: count}``."""
     result = digests_send(digest_ids)
     for digest_id, seconds in result.retries:
         digests_enqueue([digest_id], countdown=seconds + 1)
@@ -94,7 +94,7 @@ def sweep_deliveries() -> dict:
 @shared_task(name="kjzx.tasks.remind_cpe_year_deadlines", **RETRY)
 def remind_cpe_year_deadlines() -> dict:
     """Daily: tell people obliged and not complete that a CE year's deadline approaches (e.g. 30 and 7
-    days before), by message, e-mail and SMS; R-CE-3, R-CE-5, issue 13. Safe to run twice, and resumes
+    days before), by message, e-mail and SMS; R-CE-3, R-CE-5. Safe to run twice, and resumes
     a round killed half-way. Returns ``{round: people told}``."""
     from cpe.ledger.reminders import year_deadlines_remind  # cpe builds on kjzx, not the other way round
 

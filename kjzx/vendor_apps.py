@@ -1,4 +1,4 @@
-"""django-axes under its Chinese name in the admin site (issue 13, "the admin is the portal's").
+"""django-axes under its Chinese name in the admin site.
 
 django-axes names its admin section "Axes" (AppConfig.verbose_name, not translatable); its models' and
 fields' names are marked for translation and come from ``locale/zh_Hans``. Listed in INSTALLED_APPS in

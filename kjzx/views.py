@@ -72,7 +72,7 @@ def notification_read_all(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def notification_settings(request):
-    """消息设置: 站内消息 always; e-mail and SMS on or off (issue 13). The caller's own, nobody else's."""
+    """消息设置: 站内消息 always; e-mail and SMS on or off. The caller's own, nobody else's."""
     preference = notifications.preference_for(request.user)
     form = NotificationPreferenceForm(request.POST if request.method == "POST" else None,
                                       initial={"email": preference.email, "sms": preference.sms})

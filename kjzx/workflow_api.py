@@ -54,6 +54,7 @@ ERROR_403 = OpenApiResponse(MESSAGE, description="当前角色不能执行该操
 ERROR_404 = OpenApiResponse(MESSAGE, description="不存在，或不在您的管辖范围（属地）或本人名下")
 ERROR_409 = OpenApiResponse(MESSAGES, description="当前状态下不能执行该操作，或与现有申请冲突")
 ERROR_413 = OpenApiResponse(FIELD_ERRORS, description="文件超过大小上限")
+ERROR_PAGE_404 = OpenApiResponse(MESSAGE, description="页码超出范围（page 大于最后一页）")
 ERROR_415 = OpenApiResponse({"oneOf": [FIELD_ERRORS, MESSAGE]},
                             description="不接受的文件类型（按内容识别），或请求的 Content-Type 不被接受")
 
@@ -224,7 +225,7 @@ def transition_schema(serializer, label: str):
 def list_schema(serializer, label: str):
     return extend_schema(summary=f"{label}列表", description="申请人看到本人的申请（新→旧）；审核人员看到本属地"
                          "已提交的申请，按提交时间先后排列（先提交的在前）。",
-                         responses={200: serializer(many=True), **errors(400, 401, 403)})
+                         responses={200: serializer(many=True), **errors(400, 401, 403), 404: ERROR_PAGE_404})
 
 
 class IgnoreClientContentNegotiation(BaseContentNegotiation):

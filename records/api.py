@@ -5,7 +5,7 @@
   sections, so every error comes back keyed as the rules name it (``contact.mobile``,
   ``education[0].school``…), and a collected archive answers 409 (R-COL-2, R-CHG-2). API.md's errors
   are 400 with the fields, so PATCH stays all or nothing; ``?partial=true`` asks for the draft save
-  the pages do (issue 12: every well-formed value saved, 200 with ``"unsaved"`` naming the rest).
+  the pages do (every well-formed value saved, 200 with ``"unsaved"`` naming the rest).
 - ``/attachments/`` (POST multipart), ``/attachments/{id}/`` and ``/attachments/{id}/file/``: scans,
   checked by :mod:`records.uploads` (413 too big, 415 wrong content), read through
   :func:`records.selectors.attachment_get` (owner, or a reviewer of what holds it; else 404).
@@ -40,6 +40,7 @@ from accounts.permissions import IsAccountant
 from kjzx.http import client_ip
 from kjzx.parsers import JSONParser
 from kjzx.workflow_api import (
+    ERROR_PAGE_404,
     AttachmentIdsField,
     IgnoreClientContentNegotiation,
     WorkflowDetailView,
@@ -222,7 +223,7 @@ class ArchiveChangeSerializer(serializers.Serializer):
 
 
 @extend_schema_view(get=extend_schema(summary="我的档案变更记录", responses={
-    200: ArchiveChangeSerializer(many=True), **errors(401, 403)}))
+    200: ArchiveChangeSerializer(many=True), **errors(401, 403), 404: ERROR_PAGE_404}))
 class ArchiveHistoryView(ListAPIView):
     """``/me/archive/history/``: the approved changes of the own archive, newest first (R-CHG-2)."""
 

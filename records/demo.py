@@ -31,7 +31,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.demo import ACCOUNTANTS, DEMO_PASSWORD, demo_id_number
-from accounts.models import Role, User
+from accounts.models import Role, User, accountant_username
 from accounts.validators import uscc_check_char
 from kjzx.audit import events_shift
 from kjzx.deadlines import due_steps_remind, overdue_steps_escalate
@@ -405,7 +405,7 @@ def _move_back(story: Story, user: User, collection, change) -> None:
 
 def _extra_user(story: Story) -> User:
     number = demo_id_number(story.id_region or story.jurisdiction, story.born, story.sequence)
-    user, created = User.objects.get_or_create(username=number, defaults={
+    user, created = User.objects.get_or_create(username=accountant_username(number), defaults={
         "role": Role.ACCOUNTANT, "name": story.name, "id_type": "resident_id", "id_number": number,
         "sex": "M" if story.sequence % 2 else "F", "birth_date": story.born,
         "mobile": f"135{story.born:%y%m}{story.sequence:04d}"})
@@ -417,7 +417,7 @@ def _extra_user(story: Story) -> User:
 
 def _login_user(story: Story) -> User:
     address, born, sequence = next((a, b, s) for a, b, s, name, _m in ACCOUNTANTS if name == story.name)
-    return User.objects.get(username=demo_id_number(address, born, sequence))
+    return User.objects.get(username=accountant_username(demo_id_number(address, born, sequence)))
 
 
 def _play(story: Story, user: User) -> None:
@@ -442,7 +442,7 @@ def _report(out, reminded: int, escalated: int) -> None:
     out.write("信息采集与档案变更（演示会计人员密码同上）：")
     for name, state in LOGIN_STATES.items():
         story = DEMO_LOGINS[name]
-        out.write(f"  {_login_user(story).username}  {name}：{state}")
+        out.write(f"  {_login_user(story).login_name}  {name}：{state}")
     out.write(f"  另有 {len(EXTRA)} 名演示会计人员，分布在城区、沁水、小店、晋城市直和省直，"
               "信息采集与档案变更的各个状态都有，其中部分已逾期或即将到期。")
     for code, (first, second) in REVIEWERS.items():

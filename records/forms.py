@@ -382,7 +382,7 @@ class PledgeForm(forms.Form):
 
 @dataclass(frozen=True)
 class Step:
-    """One step of 信息采集 (issue 12): the archive sections and the other items it holds."""
+    """One step of 信息采集: the archive sections and the other items it holds."""
 
     slug: str
     title: str

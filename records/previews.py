@@ -1,4 +1,4 @@
-"""Page images of PDF scans (扫描件预览), so that a reviewer reads them in any browser (issue 13).
+"""Page images of PDF scans (扫描件预览), so that a reviewer reads them in any browser.
 
 Bureaus use the 360 and Edge browsers, whose built-in PDF viewers are missing, disabled by policy or
 different in each version; an ``<iframe>`` of a PDF shows nothing there. So the server renders the first

@@ -22,7 +22,7 @@ from records import selectors
 from records.models import Archive, ChangeRequest, CollectionApplication
 
 REVEAL_EVENT = "archive.id_revealed"
-# The reviewer types the reason: the form is not pre-filled and offers no one-click choice (issue 11),
+# The reviewer types the reason: the form is not pre-filled and offers no one-click choice,
 # and a reason is at least 4 characters ("核对扫描件"), so "ok" or "查" do not pass.
 REASON_MIN, REASON_MAX = 4, 200
 REASON_SUGGESTIONS = ("核对证件扫描件", "核实申请人身份", "答复申请人咨询")  # examples in help texts only

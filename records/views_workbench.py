@@ -124,7 +124,7 @@ class RecordsPage(WorkflowPage):
             # the ID card beside the typed name, number and birth date; the other scans below
             "id_scans": [a for a in archive.attachments.all() if a.kind == AttachmentKind.ID_CARD],
             "scans": [a for a in archive.attachments.all() if a.kind != AttachmentKind.ID_CARD],
-            # Not pre-filled: the reviewer types why (issue 11); the examples are only a placeholder.
+            # Not pre-filled: the reviewer types why; the examples are only a placeholder.
             "reveal_route": f"{self.route}_reveal", "revealed_id_number": "", "reveal_reason": "",
             "reveal_example": REASON_SUGGESTIONS[0], "reveal_min": REASON_MIN, "reveal_max": REASON_MAX,
             "detail_url": obj.reviewer_url(), "reveal_errors": [],

@@ -8,7 +8,8 @@
 #    since the last install (its hash is kept in .venv/.kjzx-pyproject.sha256).
 # 3. As root with apt-get: the Debian packages that PDF certificates (WeasyPrint, CJK fonts), lesson
 #    videos (ffmpeg: ffprobe measures uploads, the demo generates its clips) and the browser tests
-#    (chromium, pdftotext) need, when missing. Not root: a warning, and we go on.
+#    (chromium, pdftotext) and the HTTP bench (wrk, bench/http_bench.py) need, when missing. Not root: a
+#    warning, and we go on.
 #    KJZX_SKIP_APT=1 skips this step.
 #
 # Safe to run again: a second run with nothing changed takes about a second and touches nothing.
@@ -20,7 +21,7 @@ kjzx_setup() (
   local python="${PYTHON:-python3}"
   local venv=".venv"
   local stamp="$venv/.kjzx-pyproject.sha256"
-  local debs=(chromium ffmpeg fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils)
+  local debs=(chromium ffmpeg fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils wrk)
 
   say() { printf 'setup: %s\n' "$*"; }
   die() { printf '\nsetup: ERROR: %s\n\n' "$*" >&2; exit 1; }
@@ -66,7 +67,7 @@ kjzx_setup() (
   # --- 3. Debian packages ----------------------------------------------------------------------
   [ "${KJZX_SKIP_APT:-0}" = "1" ] && return 0
   command -v dpkg-query >/dev/null 2>&1 || {
-    say "WARNING: not a Debian system; make sure Chromium, ffmpeg, Noto CJK fonts, Pango, HarfBuzz-subset and poppler-utils are installed"
+    say "WARNING: not a Debian system; make sure Chromium, ffmpeg, Noto CJK fonts, Pango, HarfBuzz-subset, poppler-utils and wrk are installed"
     return 0
   }
   local missing=() pkg

@@ -17,6 +17,7 @@ dates=(
   2026-09-30  # the eve of Golden Week (国庆, 1–7 October): the next working day is a week away
   2026-12-31  # 31 December: tomorrow is in a year the working-day calendar may not know yet
   2026-09-20  # a 调休 working Sunday (chinese_calendar.is_workday is True)
+  2027-01-04  # the first working day of a year the test database was not created in
 )
 [ $# -eq 0 ] || dates=("$@")
 

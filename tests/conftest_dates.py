@@ -114,6 +114,25 @@ def kjzx_today(request):
         yield value
 
 
+# A working day of 2026, for tests written for "this year is 2026" (``in_ce_calendar``), so that they pass
+# on 1 January 2027 as on any other day. Migration cpe 0002 seeds the CE years 2018 through the year the
+# test database is created in: the fixture removes the later ones, inside the test's transaction.
+CE_CALENDAR_DAY = (2026, 11, 16)  # a Monday
+
+
+@pytest.fixture
+def in_ce_calendar():
+    """Move the clock to :data:`CE_CALENDAR_DAY`, 10:00 in the portal's time zone, ticking (nested
+    ``time_machine.travel`` blocks inside the test still move it further), with no CE year after 2026.
+    For tests marked ``django_db``."""
+    from cpe.models import CEYear
+
+    CEYear.objects.filter(year__gt=CE_CALENDAR_DAY[0]).delete()
+    moment = dt.datetime(*CE_CALENDAR_DAY, 10, 0, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    with time_machine.travel(moment, tick=True):
+        yield moment
+
+
 def _uses_demo(item) -> bool:
     return item is not None and DEMO_FIXTURE in getattr(item, "fixturenames", ())
 

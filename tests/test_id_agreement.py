@@ -1,4 +1,4 @@
-"""One birth-date/sex agreement check for resident ID numbers (R-COL-3; issue 10, "rules written twice").
+"""One birth-date/sex agreement check for resident ID numbers (R-COL-3).
 
 Registration and the national exchange's person records both compare the birth date and sex given with
 those a resident ID number carries. They did it in two places, in different words; both ask

@@ -38,5 +38,5 @@ def load() -> str:
         except DomainError:
             continue
         state = "已登记" if approve else "待城区审核"
-        made.append(f"{person.username} {person.name}：{claim.get_form_display()}{state}")
+        made.append(f"{person.login_name} {person.name}：{claim.get_form_display()}{state}")
     return "学分登记申请：" + "；".join(made) if made else ""

@@ -26,7 +26,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD, demo_id_number
-from accounts.models import User
+from accounts.models import User, accountant_username
 from cpe.ledger.certificates.seal import demo_seal_png
 from cpe.ledger.certificates.services import seal_upload
 from cpe.ledger.policy import ce_year_ensure
@@ -88,7 +88,8 @@ def _login(story: Story) -> str:
 
 def _archive(story: Story) -> Archive | None:
     """The person's archive if collected (R-CE-12); None otherwise (e.g. a demo user changed it since)."""
-    return Archive.objects.filter(COLLECTION_APPROVED, person__username=_login(story)).select_related("person").first()
+    return (Archive.objects.filter(COLLECTION_APPROVED, person__username=accountant_username(_login(story)))
+            .select_related("person").first())
 
 
 def _register_year(archive: Archive, year: int, pattern: str, by) -> int:
@@ -198,7 +199,7 @@ def report(out, archives: dict[str, Archive | None], made: int, closed: list[int
         if name == learner:
             state += "，可从零开始体验在线学习"
         mark = "【学分证明】" if name == done else "【在线学习】" if name == learner else ""
-        out.write(f"  {archive.person.username}  {name}{mark}：{state}；{_past(archive)}")
+        out.write(f"  {archive.person.login_name}  {name}{mark}：{state}；{_past(archive)}")
     frozen = list(CEYear.objects.filter(frozen_at__isnull=False).order_by("year").values_list("year", flat=True))
     years = f"{frozen[0]}–{frozen[-1]}" if frozen else "无"
     out.write(f"  本次登记学分 {made} 条；本次结束登记的年度：{'、'.join(map(str, closed)) or '无'}；"
@@ -206,5 +207,5 @@ def report(out, archives: dict[str, Archive | None], made: int, closed: list[int
     policy = CEYear.objects.get(pk=this_year)
     out.write(f"  {this_year}年度：应修{_n(policy.required_total)}学分（专业科目{_n(policy.required_professional)}），"
               f"{policy.deadline:%Y-%m-%d}前完成，学分登记截止{policy.registration_closes_on:%Y-%m-%d}。"
-              "年度政策与学分计量标准在管理后台 /manage/cpe/ 修改（sheng）；"
-              "提前结束某年度：python manage.py close_cpe_year 年度 --force。")
+              "年度政策与学分计量标准由系统管理员在管理后台 /manage/cpe/ 修改（xitong）；"
+              "提前结束某年度：bash scripts/manage.sh close_cpe_year 年度 --force。")

@@ -1,4 +1,4 @@
-"""Reminders that a CE year's deadline approaches (继续教育年度截止提醒), R-CE-1, R-CE-3, R-CE-5; issue 13.
+"""Reminders that a CE year's deadline approaches (继续教育年度截止提醒), R-CE-1, R-CE-3, R-CE-5.
 
 Daily (``kjzx.tasks.remind_cpe_year_deadlines``, 09:00): for each open (not frozen) year whose
 deadline (完成期限) is at most 30 days away and not past, the people who owe the year (R-CE-1) and

@@ -1,5 +1,5 @@
 # ruff: noqa: S608, S611  (SQL is built from the models' table and column names only; values are parameters)
-"""The CE figures kept in step with the ledger (学分汇总), issue 13; R-CE-1, R-CE-3, R-CE-13.
+"""The CE figures kept in step with the ledger (学分汇总); R-CE-1, R-CE-3, R-CE-13.
 
 The dashboards cannot add up ten million ledger entries while a person waits, so the tables of
 :mod:`cpe.models.summaries` hold the sums, and every write that changes them updates them **in the same

@@ -8,7 +8,9 @@ checked by the same code, every problem in words, in two steps:
    (:func:`id_number_problem` — empty, stored by Excel as a number, a wrong resident ID with the
    reason, another known format, or wrong), the name present and normalised (:func:`normalise_name`:
    spaces and the middle dot of minority names, ·•‧・ and their look-alikes), the list's own quantity
-   parsed by its :class:`Quantity`. The rows go into a staging table (:mod:`cpe.lists.staging`).
+   parsed by its :class:`Quantity`. The rows go into a staging table (:mod:`cpe.lists.staging`), the
+   number already sealed for its row table and beside it its keyed hash ``id_hash`` (:mod:`kjzx.fields`:
+   ID numbers are stored encrypted; every comparison below is on the hash).
 2. Set-based, one SQL statement over the whole list (:func:`checked_rows_sql`): a person listed
    twice (the later line "与第M行重复"; the first too when the quantities differ), then for the rows
    without a problem (:func:`match_sql`) the person found by ID number (an approved collection first,
@@ -134,19 +136,19 @@ def _appended(problem: str, addition: str) -> str:
 
 
 def duplicates_sql(stage: str, label: str) -> str:
-    """The staged rows (``row_no, id_number, name, quantity, own_problem`` and any other column) with
+    """The staged rows (``row_no, id_number, id_hash, name, quantity, own_problem`` and more) with
     ``problem``: their own problems, then "与第M行重复" when an earlier line has the same ID number, or
     on the first line "与第N行重复且{label}不同，请核实" when a later one differs in the quantity."""
-    duplicate = ("CASE WHEN d.id_number = '' THEN NULL "
+    duplicate = ("CASE WHEN d.id_hash = '' THEN NULL "
                  "WHEN d.row_no > d.first_no THEN '与第' || CAST(d.first_no AS TEXT) || '行重复' "
                  f"WHEN d.differs_no IS NOT NULL "
                  f"THEN '与第' || CAST(d.differs_no AS TEXT) || '行重复且{label}不同，请核实' "
                  "END")
     return (f"SELECT d.*, {_appended('d.own_problem', duplicate)} AS problem FROM ("
             "SELECT f.*, min(CASE WHEN f.row_no > f.first_no AND f.quantity IS DISTINCT FROM f.first_quantity "
-            "THEN f.row_no END) OVER (PARTITION BY f.id_number) AS differs_no FROM ("
-            "SELECT s.*, min(s.row_no) OVER (PARTITION BY s.id_number) AS first_no, "
-            "first_value(s.quantity) OVER (PARTITION BY s.id_number ORDER BY s.row_no) AS first_quantity "
+            "THEN f.row_no END) OVER (PARTITION BY f.id_hash) AS differs_no FROM ("
+            "SELECT s.*, min(s.row_no) OVER (PARTITION BY s.id_hash) AS first_no, "
+            "first_value(s.quantity) OVER (PARTITION BY s.id_hash ORDER BY s.row_no) AS first_quantity "
             f"FROM {stage} s) f) d")
 
 
@@ -158,9 +160,9 @@ def _fence() -> str:
 def match_sql(rows_sql: str, rows_params, *, numbers_sql: str, numbers_params=(), carry: tuple[str, ...] = (),
               year: int, source_type: str, source_id: str, waits_for_collection: bool) -> tuple[str, list]:
     """Whose row it is and whether it can register, for the rows of ``rows_sql`` (columns ``key,
-    id_number, name, problem`` and the ``carry`` ones): ``key``, the carried columns, ``archive_id``,
+    id_hash, name, problem`` and the ``carry`` ones): ``key``, the carried columns, ``archive_id``,
     ``state`` and ``problem``. A row with a problem stays ``invalid`` with it. ``numbers_sql`` gives
-    the ID numbers to look up (any superset of the rows' own).
+    the keyed hashes of the ID numbers to look up (any superset of the rows' own).
 
     Two levels: the inner query finds each row's archive and its one outcome (each test computed once
     per row), the outer one turns the outcome into the state, the words and the archive kept.
@@ -168,11 +170,11 @@ def match_sql(rows_sql: str, rows_params, *, numbers_sql: str, numbers_params=()
     approved = Case(When(COLLECTION_APPROVED, then=Value(1)), default=Value(0), output_field=IntegerField())
     resident = Case(When(id_type="resident_id", then=Value(1)), default=Value(0), output_field=IntegerField())
     archives_sql, archives_params = _compiled(
-        Archive.objects.filter(id_number__in=RawSQL(numbers_sql, tuple(numbers_params)))
+        Archive.objects.filter(id_number_hash__in=RawSQL(numbers_sql, tuple(numbers_params)))
         .annotate(approved=approved, resident=resident)
-        .annotate(pick=Window(RowNumber(), partition_by=[F("id_number")],
+        .annotate(pick=Window(RowNumber(), partition_by=[F("id_number_hash")],
                               order_by=[F("approved").desc(), F("resident").desc(), F("pk").asc()]))
-        .values("id", "id_number", "name", "status", "approved", "pick").order_by())
+        .values("id", "id_number_hash", "name", "status", "approved", "pick").order_by())
     entries = CreditEntry._meta
     column = {name: entries.get_field(name).column for name in ("archive", "year", "source_type", "source_id")}
     # by the unique source's index: no plan depends on how fresh the ledger's statistics are
@@ -204,7 +206,7 @@ def match_sql(rows_sql: str, rows_params, *, numbers_sql: str, numbers_params=()
     fence = _fence()
     inner = (f"SELECT r.key, r.problem, {carried}a.id AS archive, {' '.join(test)} ELSE 0 END AS outcome "
              f"FROM ({rows_sql}{fence}) r LEFT JOIN (SELECT c.*, {name_sql} AS norm_name FROM ({archives_sql}) c "
-             f"WHERE c.pick = 1{fence}) a ON a.id_number = r.id_number AND r.problem = ''{fence}")
+             f"WHERE c.pick = 1{fence}) a ON a.id_number_hash = r.id_hash AND r.problem = ''{fence}")
     sql = (f"SELECT m.key, {''.join(f'm.{name}, ' for name in carry)}"
            f"CASE WHEN m.outcome IN ({dropped}) THEN NULL ELSE m.archive END AS archive_id, "
            f"{' '.join(state)} ELSE '{RowState.VALID}' END AS state, "
@@ -216,4 +218,4 @@ def checked_rows_sql(stage: str, label: str, carry: tuple[str, ...], **source) -
     """Every staged row checked — duplicates (:func:`duplicates_sql`), then :func:`match_sql` — as
     ``key`` (the line number), the ``carry`` columns of the stage, ``archive_id``, ``state``, ``problem``."""
     rows_sql = f"SELECT d.row_no AS key, d.* FROM ({duplicates_sql(stage, label)}) d"
-    return match_sql(rows_sql, [], numbers_sql=f"SELECT id_number FROM {stage}", carry=carry, **source)
+    return match_sql(rows_sql, [], numbers_sql=f"SELECT id_hash FROM {stage}", carry=carry, **source)

@@ -18,7 +18,7 @@ Face-to-face lists:
   reviewer's region: 404.
 
 ID numbers are masked on every list page (``row.masked_id_number``, the one masking function of
-``accounts.models``), whatever the row's state (issue 11).
+``accounts.models``), whatever the row's state.
 
 Exam pass lists, provincial staff only (403 for every other role; they see the whole province's lists):
 

@@ -1,39 +1,22 @@
 """load_demo (API.md §3): believable continuing-education data, closed years and this year, safe to load twice."""
 
-import io
-
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User
 from cpe.ledger.demo import COMPLETE_NOW, HISTORIES, LEARNER
 from cpe.ledger.selectors import year_status
 from cpe.models import CEYear, CreditEntry, IntegrityRecord
-from kjzx.models import AuditEvent
 from records.models import Archive
+from tests.conftest_dates import model_counts
 
 pytestmark = pytest.mark.django_db
 
 
-def counts():
-    return (CreditEntry.objects.count(), IntegrityRecord.objects.count(), CEYear.objects.count(),
-            AuditEvent.objects.count())
-
-
-@pytest.fixture(scope="module")
-def output(django_db_setup, django_db_blocker):
-    """Load the demo twice, once for the module; the second run must add nothing."""
-    with django_db_blocker.unblock():
-        from django.db import transaction
-
-        with transaction.atomic():
-            first, second = io.StringIO(), io.StringIO()
-            call_command("load_demo", stdout=first)
-            after_first = counts()
-            call_command("load_demo", stdout=second)
-            yield {"first": first.getvalue(), "second": second.getvalue(), "counts": after_first}
-            transaction.set_rollback(True)
+@pytest.fixture
+def output(demo):
+    """The demo the suite loads once, twice over (tests/conftest_dates.py): its printouts and row counts."""
+    return demo
 
 
 def archive_of(name: str) -> Archive:
@@ -42,7 +25,7 @@ def archive_of(name: str) -> Archive:
 
 def test_loading_twice_adds_nothing(output):
     """The source ids make each entry once; a frozen year is left alone (R-CE-13)."""
-    assert counts() == output["counts"]
+    assert model_counts() == output["counts"]
     assert "本次登记学分 0 条" in output["second"] and "演示数据已就绪" in output["second"]
 
 
@@ -80,7 +63,7 @@ def test_this_year_has_one_complete_person_several_half_way_and_a_learner_at_zer
     assert short.total == 90 and not short.completed and short.missing_professional == 20
     assert statuses[LEARNER].total == 0 and statuses[LEARNER].obliged
     for name, marker in ((COMPLETE_NOW, "可下载学分证明"), (LEARNER, "可从零开始体验在线学习")):
-        login = User.objects.get(archive=archive_of(name)).username
+        login = User.objects.get(archive=archive_of(name)).login_name
         line = next(line for line in output["first"].splitlines() if login in line and "年度" in line and name in line)
         assert marker in line, line
 

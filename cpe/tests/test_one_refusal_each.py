@@ -1,4 +1,4 @@
-"""Each CE refusal is written once and every source answers with its words (issue 10; R-CE-12, R-CE-13).
+"""Each CE refusal is written once and every source answers with its words (R-CE-12, R-CE-13).
 
 The sources: the province one by one, a claim's approval, a face-to-face list, an exam pass list and
 online learning. A frozen year and a collection not approved yet are refused by each of them with

@@ -1,4 +1,4 @@
-"""The admin is the portal's (issue 13): /manage/ branded, every section in Chinese with the libraries' after the
+"""The admin is the portal's: /manage/ branded, every section in Chinese with the libraries' after the
 portal's own, the policy provincial staff edit grouped in one 政策参数 section, and help texts that say what
 changing each number changes. Each role still sees only its own lists (三权分立, accounts.backends).
 """
@@ -44,7 +44,7 @@ def row_names(page: str) -> list[str]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_the_index_is_in_chinese_with_no_english_section(client, role):
-    """Every heading and list name on the index is Chinese; no "Django", "AXES / Access attempts" (issue 13)."""
+    """Every heading and list name on the index is Chinese; no "Django", "AXES / Access attempts"."""
     page = index(client, role)
     assert "会计之星 管理后台" in page and "Django 管理" not in page
     for word in ENGLISH:
@@ -56,7 +56,7 @@ def test_the_index_is_in_chinese_with_no_english_section(client, role):
 def test_policy_is_one_section_first_and_the_libraries_come_last(client):
     """The system administrator finds the calendar, the review periods, CE years, credit standards and the
     exchange settings together, first; the security and audit administrators find django-axes' lists under
-    Chinese names after the portal's own sections (issue 13)."""
+    Chinese names after the portal's own sections."""
     page = index(client, "system_admin")
     sections = section_names(page)
     assert sections[0] == "政策参数"
@@ -88,7 +88,7 @@ def test_each_section_of_the_table_lists_models_the_site_knows():
 
 def test_help_texts_say_what_a_change_changes(client):
     """Each policy number says what editing it changes: the review period applies to new steps only, the
-    calendar recomputes the open ones, the CE year's credits re-judge everyone (issue 13)."""
+    calendar recomputes the open ones, the CE year's credits re-judge everyone."""
     login_staff(client, make_admin("system_admin"))
     step = client.get(reverse("admin:kjzx_stepdeadline_change", args=["collection.review"])).content.decode()
     assert ("修改后，此后提交（开始）的“信息采集审核（初审、复审）”按此工作日数计算办理期限；"
@@ -104,7 +104,7 @@ def test_help_texts_say_what_a_change_changes(client):
 
 
 def test_the_libraries_pages_are_chinese_too(client):
-    """django-axes' and knox's own pages: titles, breadcrumbs and columns in Chinese (issue 13)."""
+    """django-axes' and knox's own pages: titles, breadcrumbs and columns in Chinese."""
     from knox.models import AuthToken
 
     from tests.factories import make_accountant

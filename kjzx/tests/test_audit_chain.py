@@ -1,4 +1,4 @@
-"""The audit history proves itself (issue 11, decision "Audit that proves itself"; security promises 57–59).
+"""The audit history proves itself (decision "Audit that proves itself"; security promises 57–59).
 
 Each row carries the keyed hash (HMAC-SM3) of the row before it; the table refuses UPDATE and DELETE
 (a trigger, like the ledger's) and so does the ORM; ``manage.py audit_verify`` walks the chain and
@@ -247,7 +247,7 @@ def test_a_rotated_key_still_verifies_old_rows_and_an_unknown_key_is_named():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_writers_keep_one_linear_chain():
     """8 threads with their own connections append 25 events each (some two per transaction, some rolled
-    back): the chain stays linear — ids in chain order, every link intact (issue 11)."""
+    back): the chain stays linear — ids in chain order, every link intact."""
     writers, each = 8, 25
     start = threading.Barrier(writers)
     errors: list[BaseException] = []

@@ -63,16 +63,16 @@ def login(client, username, password=PASSWORD):
 def test_login_failure_and_lockout_are_audited_from_the_client(accountant):
     """account.login, account.login_failed (without the typed name) and account.locked_out (等保 8.1.4.3)."""
     client = page_client()
-    assert login(client, accountant.username).status_code == 302
+    assert login(client, accountant.login_name).status_code == 302
     assert_from_the_client(last("account.login"), accountant)
     client.post(reverse("accounts:logout"))
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        login(client, accountant.username, "Wrong@pass1")
+        login(client, accountant.login_name, "Wrong@pass1")
     failed = AuditEvent.objects.filter(event_type="account.login_failed")
     assert failed.count() == settings.AXES_FAILURE_LIMIT
     assert_from_the_client(failed.latest("id"))
-    assert accountant.username not in str(failed.latest("id").extra)
-    assert login(client, accountant.username).status_code == 429
+    assert accountant.login_name not in str(failed.latest("id").extra)
+    assert login(client, accountant.login_name).status_code == 429
     locked = last("account.locked_out")
     assert locked.ip_address == "127.0.0.1"
 
@@ -125,7 +125,7 @@ def test_an_accountant_probing_anothers_application_page_is_audited(accountant, 
 
 
 def test_another_regions_transfer_is_audited_too(accountant, other_city_reviewer):
-    """transfers.selectors.transfer_get: the same 404 and a scope.not_found row (issue 11)."""
+    """transfers.selectors.transfer_get: the same 404 and a scope.not_found row."""
     transfer = make_transfer(accountant)
     assert api_client(other_city_reviewer).get(f"/api/v1/transfers/{transfer.pk}/").status_code == 404
     assert last("scope.not_found").target == transfer
@@ -150,7 +150,7 @@ def test_refusals_are_rate_limited_per_user_and_route_and_counted(accountant):
 def test_a_csrf_refusal_is_audited(accountant):
     """A POST without its CSRF token is a 403 like any other (anonymous: the address says who)."""
     client = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=AGENT)
-    assert login(client, accountant.username).status_code == 403
+    assert login(client, accountant.login_name).status_code == 403
     event = last("authz.denied")
     assert_from_the_client(event)
     assert event.extra["view"] == "accounts:login"

@@ -1,4 +1,4 @@
-"""A calendar that corrects open deadlines (issue 13, R-DL-1): entering or correcting a year's holiday arrangement
+"""A calendar that corrects open deadlines (R-DL-1): entering or correcting a year's holiday arrangement
 recomputes every open due date that reaches into it, from the day its step began, with a history event saying why;
 until the year is known its due dates are shown as provisional (暂按周一至周五计算) to reviewers and applicants.
 
@@ -58,7 +58,7 @@ def system_admin(client):
 
 def test_entering_the_2027_calendar_moves_an_open_due_date_and_writes_the_event(client, county_reviewer,
                                                                                  system_admin):
-    """Issue 13 "Done when": entering 2027 moves an open due date, with an event saying why; a due date in a
+    """entering 2027 moves an open due date, with an event saying why; a due date in a
     known year does not move; the provisional mark goes away for reviewers and applicants (R-DL-1)."""
     with at(2026, 12, 21):
         known = make_collection(person("钱二"))  # due Mon 2026-12-28: all in 2026, which the library knows

@@ -1,4 +1,4 @@
-"""The review queue's marks at fixed dates (issue 13 "the review queue, finished"; R-DL-1, R-DL-2).
+"""The review queue's marks at fixed dates (R-DL-1, R-DL-2).
 
 Seen on Saturday 2026-12-05: an item due Friday 12-04 read "今日到期". Overdue means the due date has passed,
 whatever kind of day today is; "今日到期" only on the due date itself; working days left are counted across

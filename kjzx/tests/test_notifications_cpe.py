@@ -1,5 +1,5 @@
 """A CE year's deadline approaching (继续教育年度截止提醒): 30 and 7 days before, to the people who owe the
-year and have not completed it, once per round (issue 13: "year deadline approaching" is an action event;
+year and have not completed it, once per round ("year deadline approaching" is an action event;
 R-CE-1 who owes a year, R-CE-3 what completes it, R-CE-5 the deadline)."""
 
 import datetime as dt
@@ -78,7 +78,7 @@ def test_30_days_before_only_those_behind_are_told_once(time_machine, people):
 
 
 def test_7_days_before_a_second_round_and_it_goes_by_sms_too(time_machine, people, django_capture_on_commit_callbacks):
-    """Issue 13: the deadline approaching is an action event: e-mail and SMS, after the commit."""
+    """the deadline approaching is an action event: e-mail and SMS, after the commit."""
     from kjzx.celery import app
     from kjzx.sms import MemoryBackend
 
@@ -123,7 +123,7 @@ def test_completing_the_year_before_the_round_means_no_reminder(time_machine, pe
 
 
 def test_a_round_killed_half_way_resumes_and_tells_nobody_twice(time_machine, people, monkeypatch):
-    """Issue 11 "Background work" / issue 13: batches commit with the round's cursor; a failure in the
+    """Issue 11 "Background work" / batches commit with the round's cursor; a failure in the
     second batch rolls back that batch only; the next run tells exactly those left."""
     nothing, partial, _complete, _bystander = people
     monkeypatch.setattr(reminders, "BATCH", 1)

@@ -1,6 +1,6 @@
 """Notifications that reach people: e-mail and SMS once per event, after commit, by preference; the
-reviewers' daily digest; "去办理" links; at most once when things go wrong (issue 13, "Notifications
-that reach people" and its "Done when": "e-mail and SMS are sent once per event after commit")."""
+reviewers' daily digest; "去办理" links; at most once when things go wrong (e-mail and SMS are sent
+once per event, after commit)."""
 
 import datetime as dt
 import re
@@ -75,7 +75,7 @@ def return_collection(collection, reviewer, callbacks_fixture):
 
 def test_a_returned_collection_is_emailed_and_texted_once_and_only_after_the_commit(
         eager, person, county_reviewer, django_capture_on_commit_callbacks):
-    """Issue 13: an action event (returned) goes by e-mail and SMS, queued on commit, each exactly once."""
+    """an action event (returned) goes by e-mail and SMS, queued on commit, each exactly once."""
     collection = make_collection(person, "submitted")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         workflow_transition(collection, "return", by=county_reviewer, reason="照片不清晰，请重新上传")
@@ -97,7 +97,7 @@ def test_a_returned_collection_is_emailed_and_texted_once_and_only_after_the_com
 
 def test_nothing_is_sent_when_the_transaction_rolls_back(eager, person, county_reviewer,
                                                          django_capture_on_commit_callbacks):
-    """Issue 13: no e-mail or SMS for a change that did not happen; no rows either."""
+    """no e-mail or SMS for a change that did not happen; no rows either."""
     collection = make_collection(person, "submitted")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(RuntimeError), transaction.atomic():
@@ -110,7 +110,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(eager, person, county_r
 
 def test_an_event_nobody_must_act_on_is_emailed_but_not_texted(eager, person, county_reviewer,
                                                                django_capture_on_commit_callbacks):
-    """Issue 13: SMS only for action events; 初审通过 is news, the person has nothing to do yet."""
+    """SMS only for action events; 初审通过 is news, the person has nothing to do yet."""
     collection = make_collection(person, "submitted")
     with django_capture_on_commit_callbacks(execute=True):
         workflow_transition(collection, "approve_first", by=county_reviewer)
@@ -120,7 +120,7 @@ def test_an_event_nobody_must_act_on_is_emailed_but_not_texted(eager, person, co
 
 def test_approval_is_an_action_event_texted_once(eager, person, county_reviewer, second_reviewer,
                                                  django_capture_on_commit_callbacks):
-    """Issue 13: 审核通过 (approved) goes by SMS as well."""
+    """审核通过 (approved) goes by SMS as well."""
     collection = make_collection(person, "first_reviewed", first=county_reviewer)
     with django_capture_on_commit_callbacks(execute=True):
         workflow_transition(collection, "approve_second", by=second_reviewer)
@@ -131,7 +131,7 @@ def test_approval_is_an_action_event_texted_once(eager, person, county_reviewer,
 
 def test_preferences_turn_channels_off_and_the_portal_message_stays(eager, person, county_reviewer,
                                                                     django_capture_on_commit_callbacks):
-    """Issue 13: e-mail off → no e-mail; SMS off → no SMS; 站内消息 always."""
+    """e-mail off → no e-mail; SMS off → no SMS; 站内消息 always."""
     notification_preferences_save(user=person, email=False, sms=True)
     collection = make_collection(person, "submitted")
     return_collection(collection, county_reviewer, django_capture_on_commit_callbacks)
@@ -144,7 +144,7 @@ def test_preferences_turn_channels_off_and_the_portal_message_stays(eager, perso
 
 
 def test_a_channel_turned_off_after_the_event_but_before_sending_is_skipped(person):
-    """Issue 13: the preference at sending time wins; the row says why nothing went out."""
+    """the preference at sending time wins; the row says why nothing went out."""
     with transaction.atomic():
         note = notification_send(user=person, title="您的信息采集申请（CJ2026-000001）：已退回",
                                  event="collection.returned")
@@ -155,16 +155,16 @@ def test_a_channel_turned_off_after_the_event_but_before_sending_is_skipped(pers
 
 
 def test_no_address_no_delivery(eager, accountant, django_capture_on_commit_callbacks):
-    """Issue 13: no e-mail address → no e-mail row; no mobile → no SMS row."""
+    """no e-mail address → no e-mail row; no mobile → no SMS row."""
     accountant.mobile = ""
-    accountant.save(update_fields=["mobile"])
+    accountant.save(update_fields=["mobile", "mobile_hash"])
     with django_capture_on_commit_callbacks(execute=True):
         notification_send(user=accountant, title="已退回", event="collection.returned")
     assert not Delivery.objects.exists() and Notification.objects.filter(user=accountant).count() == 1
 
 
 def test_the_settings_page_saves_ones_own_channels_with_an_audit_row(client, person, other_accountant):
-    """Issue 13: 个人中心 → 消息设置; the change is audited; nobody else's preference moves."""
+    """个人中心 → 消息设置; the change is audited; nobody else's preference moves."""
     client.force_login(person)
     page = client.get(reverse("notification_settings")).content.decode()
     assert "站内消息（始终开启）" in page and EMAIL_MARK in page and "138****0000" in page
@@ -180,7 +180,7 @@ def test_the_settings_page_saves_ones_own_channels_with_an_audit_row(client, per
 
 
 def test_staff_reach_their_settings_page_too(client, county_reviewer):
-    """Issue 13: reviewers choose whether the daily digest comes by e-mail."""
+    """reviewers choose whether the daily digest comes by e-mail."""
     login_staff(client, county_reviewer)
     assert client.get(reverse("notification_settings")).status_code == 200
     client.post(reverse("notification_settings"), {})
@@ -204,7 +204,7 @@ def overdue_pair(time_machine, person, other_accountant, county_reviewer, city_r
 
 def test_a_reviewers_reminders_of_the_day_arrive_as_one_email(eager, overdue_pair, county_reviewer, city_reviewer,
                                                               django_capture_on_commit_callbacks):
-    """Issue 13: escalations accumulate into one e-mail per reviewer per day, with each item's link."""
+    """escalations accumulate into one e-mail per reviewer per day, with each item's link."""
     with django_capture_on_commit_callbacks(execute=True):
         assert overdue_steps_escalate() == 2
     assert mail.outbox == []  # no e-mail per item
@@ -225,7 +225,7 @@ def test_a_reviewers_reminders_of_the_day_arrive_as_one_email(eager, overdue_pai
 
 
 def test_what_arrives_after_the_days_digest_waits_for_the_next_one(overdue_pair, county_reviewer, time_machine):
-    """Issue 13: one digest per reviewer per day (a constraint), even if more items come in later."""
+    """one digest per reviewer per day (a constraint), even if more items come in later."""
     overdue_steps_escalate()
     digests_send(digests_build())
     with transaction.atomic():
@@ -239,7 +239,7 @@ def test_what_arrives_after_the_days_digest_waits_for_the_next_one(overdue_pair,
 
 
 def test_a_reviewer_with_email_off_gets_no_digest(overdue_pair, county_reviewer):
-    """Issue 13: the digest follows the e-mail preference."""
+    """the digest follows the e-mail preference."""
     notification_preferences_save(user=county_reviewer, email=False, sms=True)
     overdue_steps_escalate()
     digests_send(digests_build())
@@ -250,7 +250,7 @@ def test_a_reviewer_with_email_off_gets_no_digest(overdue_pair, county_reviewer)
 
 def test_the_action_link_is_absolute_and_points_into_the_portal(eager, person, county_reviewer,
                                                                 django_capture_on_commit_callbacks):
-    """Issue 13: "去办理" in every message, absolute from SITE_URL, resolving to a portal page."""
+    """"去办理" in every message, absolute from SITE_URL, resolving to a portal page."""
     collection = make_collection(person, "submitted")
     return_collection(collection, county_reviewer, django_capture_on_commit_callbacks)
     [email] = mails_to(EMAIL_MARK)
@@ -264,14 +264,14 @@ def test_the_action_link_is_absolute_and_points_into_the_portal(eager, person, c
 
 
 def test_an_outside_link_becomes_the_inbox(person):
-    """Issue 13: a message never sends people outside the portal."""
+    """a message never sends people outside the portal."""
     assert deliveries.action_url("https://evil.example/") == f"{SITE}{reverse('notifications')}"
     assert deliveries.action_url("//evil.example/x") == f"{SITE}{reverse('notifications')}"
 
 
 def test_no_id_number_or_full_mobile_leaves_in_a_message_or_a_task_argument(
         person, county_reviewer, monkeypatch, django_capture_on_commit_callbacks):
-    """Issue 13: ID numbers and mobiles are masked in every subject, body and text; tasks carry ids only."""
+    """ID numbers and mobiles are masked in every subject, body and text; tasks carry ids only."""
     queued = []
     monkeypatch.setattr("kjzx.tasks.send_deliveries.apply_async", lambda args, **kw: queued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
@@ -330,7 +330,7 @@ def sms_delivery(person) -> Delivery:
 
 
 def test_a_transient_refusal_is_retried_with_backoff_and_sent_once(person, settings):
-    """Issue 13: "try later" → pending with a later due time; the retry sends it, once."""
+    """"try later" → pending with a later due time; the retry sends it, once."""
     settings.SMS_BACKEND = f"{__name__}.FlakyGateway"
     FlakyGateway.calls, FlakyGateway.failures = 0, 1
     delivery = sms_delivery(person)
@@ -366,7 +366,7 @@ def test_a_refusal_for_good_is_failed_at_once(person, settings):
 
 
 def test_an_unknown_outcome_is_never_sent_again(person, settings):
-    """Issue 13, at most once: a send that may have gone out is recorded "unknown" and not retried."""
+    """at most once: a send that may have gone out is recorded "unknown" and not retried."""
     settings.SMS_BACKEND = f"{__name__}.HangingUpGateway"
     HangingUpGateway.calls = 0
     delivery = sms_delivery(person)
@@ -378,7 +378,7 @@ def test_an_unknown_outcome_is_never_sent_again(person, settings):
 
 
 def test_the_sweep_marks_a_dead_workers_send_unknown_and_requeues_lost_tasks(person, settings, monkeypatch):
-    """Issue 13 / issue 11: a lease that ran out means the worker died holding it → unknown, never resent;
+    """Issue 13 / a lease that ran out means the worker died holding it → unknown, never resent;
     a pending row whose task was lost is queued again, and sent once."""
     with transaction.atomic():
         lost = notification_send(user=person, title="已退回", event="collection.returned")
@@ -401,7 +401,7 @@ def test_the_sweep_marks_a_dead_workers_send_unknown_and_requeues_lost_tasks(per
 
 
 def test_two_workers_with_the_same_batch_send_each_message_once(person, other_accountant):
-    """Issue 13: the claim is a compare-and-swap; the loser of each row sends nothing."""
+    """the claim is a compare-and-swap; the loser of each row sends nothing."""
     other_accountant.email = "lisi@example.cn"
     other_accountant.save(update_fields=["email"])
     with transaction.atomic():
@@ -424,7 +424,7 @@ def test_sending_without_a_gateway_fails_the_sms_and_keeps_the_email(person, set
 
 
 def test_the_logging_backend_masks_the_mobile(caplog, settings):
-    """Issue 13: the default SMS backend logs the text with the mobile masked, never the full number."""
+    """the default SMS backend logs the text with the mobile masked, never the full number."""
     from kjzx.sms import LoggingBackend
 
     with caplog.at_level("INFO", logger="kjzx.sms"):

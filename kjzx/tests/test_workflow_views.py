@@ -1,4 +1,4 @@
-"""The one HTML door of the workflow kinds (kjzx.workflow_views) and the one pager (issue 10, "one HTML door").
+"""The one HTML door of the workflow kinds (kjzx.workflow_views) and the one pager.
 
 Every reviewer page — collections, changes, transfers — answers a decision the same way: a move that is
 not the reviewer's now, or that someone else made first, becomes CONFLICT_MESSAGE (or the Conflict's own
@@ -130,7 +130,7 @@ def test_the_pager_of_my_messages(client, accountant):
 
 
 def test_the_refusal_lives_in_one_place():
-    """Issue 10: no page module outside kjzx/workflow_views.py catches TransitionNotAllowed or words a refusal."""
+    """no page module outside kjzx/workflow_views.py catches TransitionNotAllowed or words a refusal."""
     apps = ("kjzx", "records", "transfers", "workbench", "cpe")
     root = Path(settings.BASE_DIR)
     found = []

@@ -77,7 +77,7 @@ def neighbour(db):
 def test_collection_goes_from_draft_to_approved_through_the_api(accountant, county_reviewer, second_reviewer):
     """The person fills, uploads and submits; two reviewers pass it; the archive is active (R-COL-2, R-COL-4)."""
     person = APIClient()
-    token = person.post(f"{API}/auth/token/", {"username": accountant.username, "password": PASSWORD},
+    token = person.post(f"{API}/auth/token/", {"username": accountant.login_name, "password": PASSWORD},
                         format="json").json()["token"]
     person.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 

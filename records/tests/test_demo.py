@@ -65,7 +65,7 @@ def test_one_demo_login_has_no_archive_and_the_printout_says_who_is_where(demo):
     """A demo user can walk the collection from scratch; the printout names each login's state."""
     address, born, sequence, name, _mobile = ACCOUNTANTS[0]
     number = demo_id_number(address, born, sequence)
-    assert not Archive.objects.filter(person__username=number).exists()
+    assert not Archive.objects.filter(person__id_number=number).exists()
     assert f"{number}  {name}：尚未建档" in demo["first"]
     for *_rest, name, _mobile in ACCOUNTANTS:
         assert f"  {name}：" in demo["first"]

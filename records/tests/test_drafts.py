@@ -1,4 +1,4 @@
-"""Drafts that never lose work, and the same file uploaded twice (R-COL-2, R-CHG-1; issue 12).
+"""Drafts that never lose work, and the same file uploaded twice (R-COL-2, R-CHG-1).
 
 A draft save stores every well-formed value and every accepted file, and answers with what it did not
 save and why; the all-or-nothing calls keep their contract (the API's default, API.md's 400). A
@@ -35,7 +35,7 @@ def draft(person, data):
 # --- the service ---------------------------------------------------------------------------------
 
 def test_a_draft_saves_every_well_formed_value_and_names_the_rest(accountant):
-    """One bad e-mail, one bad date in an entry, an unknown region: the rest is saved (R-COL-2; issue 12)."""
+    """One bad e-mail, one bad date in an entry, an unknown region: the rest is saved (R-COL-2)."""
     photo = make_attachment(accountant, "photo")
     archive, unsaved = draft(accountant, {
         "basic": {"ethnicity": "汉族"},
@@ -132,7 +132,7 @@ def test_a_change_draft_keeps_its_well_formed_values(accountant):
 # --- the same file twice ---------------------------------------------------------------------
 
 def test_the_same_bytes_of_the_same_kind_are_stored_once(accountant, settings, tmp_path):
-    """Uploading the same file again reuses the stored attachment: no second row, no second file (issue 12)."""
+    """Uploading the same file again reuses the stored attachment: no second row, no second file."""
     settings.MEDIA_ROOT = tmp_path
     first = attachment_create(owner=accountant, kind="id_card", upload=upload("front.png"))
     again = attachment_create(owner=accountant, kind="id_card", upload=upload("front-again.png"))
@@ -148,7 +148,7 @@ def test_the_same_bytes_of_the_same_kind_are_stored_once(accountant, settings, t
 
 
 def test_the_api_answers_the_stored_attachment_for_the_same_file(accountant):
-    """POST /attachments/ with the same bytes again: the same id, ``reused`` true (issue 12)."""
+    """POST /attachments/ with the same bytes again: the same id, ``reused`` true."""
     client = APIClient()
     client.force_authenticate(accountant)
 
@@ -174,7 +174,7 @@ def test_the_api_patch_stays_all_or_nothing_by_default(accountant):
 
 def test_the_api_partial_patch_saves_what_is_well_formed_and_says_what_not(accountant):
     """``?partial=true`` is the pages' draft save: 200, every well-formed field saved, ``unsaved`` naming the
-    rest in the 400's keys; ``unsaved`` is empty when everything was saved (issue 12)."""
+    rest in the 400's keys; ``unsaved`` is empty when everything was saved."""
     client = APIClient()
     client.force_authenticate(accountant)
     body = {"email": "zhang@", "address": "凤台东街1号", "ethnicity": "汉族",

@@ -1,4 +1,4 @@
-"""One refusal for "another application is open" (R-CHG-4; issue 10, "rules written twice").
+"""One refusal for "another application is open" (R-CHG-4).
 
 A change or a transfer cannot start while another change or transfer of the archive is open. The
 words come from one function, :func:`records.selectors.archive_open_refusal`; the change and transfer

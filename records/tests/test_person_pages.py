@@ -1,5 +1,5 @@
 """The accountant's records pages: 信息采集 in steps, 我的档案, 档案变更登记 (R-COL-2…4a, R-CHG-1…4, R-DL-2,
-R-ACL-2; issue 12: drafts that never lose work, a collection a phone can finish)."""
+R-ACL-2; drafts that never lose work, a collection a phone can finish)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def test_another_persons_change_does_not_exist(client, accountant, other_account
     assert change.status == "submitted"
 
 
-# --- 信息采集, in steps (R-COL-2…4a; issue 12) --------------------------------------------------------
+# --- 信息采集, in steps (R-COL-2…4a) --------------------------------------------------------
 
 def step(client, slug):
     """The page of one step and what a browser would send from it."""
@@ -150,7 +150,7 @@ def test_collection_page_shows_identity_read_only_and_every_jurisdiction(client,
 
 
 def test_the_collection_is_six_steps_with_progress_and_required_markers(client, accountant):
-    """信息采集 is six steps with "第 n 步，共 6 步", the current one marked, required fields starred (issue 12)."""
+    """信息采集 is six steps with "第 n 步，共 6 步", the current one marked, required fields starred."""
     client.force_login(accountant)
     titles = ("身份信息", "学历", "资格", "工作单位与属地", "扫描件", "承诺与提交")
     for n, slug in enumerate(("identity", "education", "qualifications", "employer", "scans", "submit"), start=1):
@@ -169,7 +169,7 @@ def test_the_collection_is_six_steps_with_progress_and_required_markers(client, 
 
 
 def test_each_step_saves_and_moves_on_back_or_stays(client, accountant):
-    """Each step is its own POST: it saves the draft, then goes on, back, or stays (issue 12, R-COL-2)."""
+    """Each step is its own POST: it saves the draft, then goes on, back, or stays (R-COL-2)."""
     client.force_login(accountant)
     typed = {"basic-ethnicity": "回族", "contact-address": "山西省晋城市城区凤台东街1号"}
     response = post_step(client, "identity", typed)
@@ -200,7 +200,7 @@ def test_an_education_row_without_its_date_saves_as_a_draft(client, accountant):
 
 def test_a_draft_keeps_every_well_formed_value_and_names_the_rest(client, accountant):
     """One bad e-mail does not lose the rest: the others are saved, the e-mail is named "未保存此项" and
-    shown as typed (R-COL-2; issue 12)."""
+    shown as typed (R-COL-2)."""
     client.force_login(accountant)
     response = post_step(client, "identity", {"basic-ethnicity": "汉族", "contact-mobile": "13911112222",
                                               "contact-email": "zhang@", "contact-address": "凤台东街1号"})
@@ -230,7 +230,7 @@ def test_malformed_values_are_named_beside_their_fields_and_nothing_is_lost(clie
 
 
 def test_adding_a_row_without_javascript_saves_and_comes_back_with_one_more(client, accountant):
-    """"添加一条" works without a script: the step is saved and shown again with a blank row (issue 12)."""
+    """"添加一条" works without a script: the step is saved and shown again with a blank row."""
     client.force_login(accountant)
     response = post_step(client, "education", {"education-0-level": "bachelor", "education-0-school": "山西财经大学"},
                          go=None, add="education")
@@ -345,7 +345,7 @@ def test_a_returned_application_shows_the_reason_and_is_resubmitted(client, acco
 
 def test_a_refused_file_is_named_beside_its_input_and_the_accepted_one_is_kept(client, accountant):
     """A file of the wrong type is refused (415) beside its input; a good one uploaded with it is saved
-    at once (R-COL-2; issue 12: a draft keeps every accepted file)."""
+    at once (R-COL-2; a draft keeps every accepted file)."""
     client.force_login(accountant)
     response = post_step(client, "scans", {"photo": upload("me.png"),
                                            "id_card": upload("id.pdf", b"not a pdf at all", "application/pdf")})
@@ -360,7 +360,7 @@ def test_a_refused_file_is_named_beside_its_input_and_the_accepted_one_is_kept(c
 
 
 def test_the_same_file_uploaded_again_is_recognised_and_not_stored_twice(client, accountant):
-    """The same bytes again for the same kind reuse the stored file, and the page says so (issue 12)."""
+    """The same bytes again for the same kind reuse the stored file, and the page says so."""
     client.force_login(accountant)
     post_step(client, "scans", {"id_card": upload("身份证.png")}, go="stay")
     response = post_step(client, "scans", {"id_card": upload("身份证-再次.png")}, go="stay")
@@ -375,7 +375,7 @@ def test_the_same_file_uploaded_again_is_recognised_and_not_stored_twice(client,
 
 
 def test_the_scans_step_opens_the_phone_camera_for_documents(client, accountant):
-    """A document's scan can be taken with the phone's camera (capture); the portrait is chosen (issue 12)."""
+    """A document's scan can be taken with the phone's camera (capture); the portrait is chosen."""
     client.force_login(accountant)
     html = page(step(client, "scans")[0])
     for kind in ("id_card", "diploma", "qualification"):
@@ -396,7 +396,7 @@ def test_an_attachment_can_be_removed(client, accountant):
 
 def test_the_text_steps_keep_a_draft_in_the_browser_until_saved(client, accountant):
     """The text steps carry a per-user, per-step key for static/js/collection.js; scans and pledge do not
-    (files are never kept in the browser) (issue 12)."""
+    (files are never kept in the browser)."""
     client.force_login(accountant)
     for slug in ("identity", "education", "qualifications", "employer"):
         assert f'data-draft-key="collection:{accountant.pk}:{slug}"' in page(step(client, slug)[0])
@@ -492,7 +492,7 @@ def test_a_change_without_evidence_stays_draft_with_the_reason_on_the_form(clien
 
 def test_a_change_draft_keeps_every_well_formed_value_and_file(client, accountant):
     """保存草稿 of a change with one bad e-mail saves the rest and the evidence, names the e-mail "未保存此项",
-    and the next POST edits that draft (R-CHG-1; issue 12)."""
+    and the next POST edits that draft (R-CHG-1)."""
     make_active_archive(accountant)
     client.force_login(accountant)
     data = form_of(client.get(CHANGES + "new/?items=contact"))

@@ -70,7 +70,7 @@ def test_workbench_pages_show_the_id_number_masked_by_default(client, county_rev
         page = client.get(detail_url(obj)).content.decode()
         assert obj.archive.id_number not in page and obj.archive.masked_id_number in page
         assert f'action="{reveal_url(obj)}"' in page
-        # Not pre-filled, no one-click choice: the reviewer types the reason (issue 11).
+        # Not pre-filled, no one-click choice: the reviewer types the reason.
         assert '<label for="reveal-reason">查看原因' in page and "<datalist" not in page
         assert 'id="reveal-reason" name="reason" value="" required minlength="4"' in page
         assert "显示完整号码" in page

@@ -1,4 +1,4 @@
-"""Scans are readable (issue 13, "the review queue, finished"): large images with zoom and rotation, PDFs as page
+"""Scans are readable: large images with zoom and rotation, PDFs as page
 images rendered on the server with poppler so every browser shows them, the ID card beside the typed fields —
 all through the one scoped door of the scans (R-ACL-1/2: another county's reviewer gets 404, pages included).
 """
@@ -54,7 +54,7 @@ def detail(client, user, collection) -> str:
 
 
 def test_a_reviewer_gets_page_images_of_a_pdf(client, accountant, county_reviewer):
-    """The page shows each page of a PDF as an image served by the scoped door, rendered once (issue 13)."""
+    """The page shows each page of a PDF as an image served by the scoped door, rendered once."""
     collection, pdf = submitted_with_pdf(accountant, pdf_bytes(2))
     page = detail(client, county_reviewer, collection)
     assert f'<img src="{page_url(pdf, 1)}"' in page and f'<img src="{page_url(pdf, 2)}"' in page
@@ -87,7 +87,7 @@ def test_another_countys_reviewer_gets_404_for_the_page_images_too(client, accou
 
 def test_pages_are_rendered_once_and_bounded(client, accountant, county_reviewer, monkeypatch):
     """At most 10 pages are rendered, at 110 dpi, kept by the file's SHA-256; once kept, poppler is not run
-    again (issue 13)."""
+    again."""
     collection, pdf = submitted_with_pdf(accountant, pdf_bytes(12))
     page = detail(client, county_reviewer, collection)
     assert page_url(pdf, 10) in page and page_url(pdf, 11) not in page
@@ -101,7 +101,7 @@ def test_pages_are_rendered_once_and_bounded(client, accountant, county_reviewer
 
 
 def test_a_pdf_poppler_cannot_render_falls_back_to_the_file(client, accountant, county_reviewer):
-    """No page images (an empty or broken PDF): the page says so and offers the file itself (issue 13)."""
+    """No page images (an empty or broken PDF): the page says so and offers the file itself."""
     collection, pdf = submitted_with_pdf(accountant, PDF_BYTES, name="空白.pdf")
     page = detail(client, county_reviewer, collection)
     assert "该PDF无法生成页面预览" in page and f'<iframe src="/files/{pdf.pk}/"' in page
@@ -110,7 +110,7 @@ def test_a_pdf_poppler_cannot_render_falls_back_to_the_file(client, accountant, 
 
 def test_the_id_card_is_beside_the_typed_name_number_and_birth_date(client, county_reviewer):
     """On the collection's page the ID card scans sit in the identity section, next to the fields they prove;
-    the other scans stay below (issue 13)."""
+    the other scans stay below."""
     person = make_accountant(sequence=next(_sequence), name="周八")
     collection = make_collection(person)
     id_card = collection.archive.attachments.get(kind="id_card")

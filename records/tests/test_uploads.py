@@ -1,4 +1,4 @@
-"""Uploads are judged by their bytes and stored clean (R-COL-2 scans; security promises 34–37; issue 11)."""
+"""Uploads are judged by their bytes and stored clean (R-COL-2 scans; security promises 34–37)."""
 
 from __future__ import annotations
 

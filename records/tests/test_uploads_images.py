@@ -1,4 +1,4 @@
-"""Images: a pixel bound read from the header, decoding memory bounded, re-encoded clean (security 35; issue 11).
+"""Images: a pixel bound read from the header, decoding memory bounded, re-encoded clean (security 35).
 
 Before issue 11 a 36-megapixel JPEG was decoded in full and re-encoded (522 MB peak measured here,
 276 MB in the issue), a 24-megapixel one cost 348 MB, and a JPEG carrying a ZIP or a PNG carrying
@@ -59,7 +59,7 @@ def test_a_progressive_jpeg_too_costly_to_decode_is_refused():
 @pytest.mark.skipif(not os.access("/proc/self/clear_refs", os.W_OK), reason="needs Linux /proc peak-RSS reset")
 def test_decoding_memory_stays_bounded(tmp_path):
     """Peak memory measured in a fresh process (Pillow allocates outside Python's tracer): 24 MP JPEG < 64 MB,
-    24 MP PNG < 128 MB, 36 MP JPEG refused < 16 MB (issue 11: 36 MP cost 276 MB)."""
+    24 MP PNG < 128 MB, 36 MP JPEG refused < 16 MB (36 MP cost 276 MB)."""
     cases = {"jpeg24": (encode(scan_image((6000, 4000)), "JPEG", quality=90), "image/jpeg"),
              "png24": (encode(scan_image((6000, 4000)), "PNG"), "image/png"),
              "jpeg36": (encode(scan_image((7200, 5000)), "JPEG", quality=90), "image/jpeg")}
@@ -118,7 +118,7 @@ def test_nothing_but_pixels_is_kept():
 
 
 def test_image_polyglots_are_refused_not_only_cleaned():
-    """A JPEG that is also a ZIP, a PNG that is also a web page: refused (issue 11, third hole)."""
+    """A JPEG that is also a ZIP, a PNG that is also a web page: refused (third hole)."""
     from records.uploads import check_upload
     from tests.factories import upload
 

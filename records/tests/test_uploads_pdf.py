@@ -1,4 +1,4 @@
-"""The PDF check: no scripts through, bounded memory and time (security 36; issue 11, first and third holes).
+"""The PDF check: no scripts through, bounded memory and time (security 36, first and third holes).
 
 Before issue 11 the check inflated every Flate stream (50 MB each) and kept them all: the deflate bomb
 below took 1.55 GB and was accepted; JavaScript in an ASCIIHex, ASCII85, LZW or predicted object
@@ -45,7 +45,7 @@ def refusal(data: bytes) -> Refused:
 
 
 def test_a_deflate_bomb_is_refused_in_bounded_memory_and_time():
-    """1.5 MB inflating to 1.5 GB: refused after 64 MB of decoding, peak < 100 MB, < 10 s (issue 11, first hole)."""
+    """1.5 MB inflating to 1.5 GB: refused after 64 MB of decoding, peak < 100 MB, < 10 s."""
     bomb = deflate_bomb()
     assert len(bomb) < 2 * 1024 * 1024
     tracemalloc.start()
@@ -60,7 +60,7 @@ def test_a_deflate_bomb_is_refused_in_bounded_memory_and_time():
 
 
 def test_decoding_is_bounded_over_the_whole_file_not_per_stream():
-    """Many streams of 40 MB each (under any per-stream limit) still stop at the file's budget (issue 11)."""
+    """Many streams of 40 MB each (under any per-stream limit) still stop at the file's budget."""
     chunk = stream(b"/Filter/FlateDecode", zlib.compress(b" " * 40 * 1024 * 1024, 9))
     assert "decoded" in refusal(pdf(chunk, chunk)).reason
 
@@ -79,7 +79,7 @@ def test_decoding_is_bounded_over_the_whole_file_not_per_stream():
 ])
 def test_scripts_in_encoded_object_streams_are_found_and_the_same_stream_without_one_passes(label, filters, encode):
     """JavaScript inside an object stream, behind every filter a reader undoes, is refused; the same
-    object stream holding a harmless dictionary is accepted, so it is the content that is judged (issue 11)."""
+    object stream holding a harmless dictionary is accepted, so it is the content that is judged."""
     hostile = pdf(object_stream([(9, SCRIPT_ACTION)], filters, encode), catalog=catalog_with(b"/OpenAction 9 0 R"))
     assert SCRIPT_ACTION not in hostile and b"JavaScript" not in hostile
     assert refusal(hostile).reason == "/JavaScript"
@@ -127,7 +127,7 @@ def test_an_object_stream_that_cannot_be_decoded_is_refused():
 
 
 def test_too_many_streams_or_too_much_time_is_refused(monkeypatch):
-    """The work per file is bounded: streams and seconds (issue 11, first hole)."""
+    """The work per file is bounded: streams and seconds."""
     many = pdf(*[stream(b"", b"q Q")] * 11)
     pdf_check(many)
     monkeypatch.setattr(pdf_module, "MAX_STREAMS", 10)
@@ -141,7 +141,7 @@ def test_too_many_streams_or_too_much_time_is_refused(monkeypatch):
     b"%PDF-1.7\n1 0 obj<</URI(javascript:alert(1))>>endobj\n%%EOF",
 ])
 def test_a_pdf_that_is_also_a_web_page_is_refused(data):
-    """PDF+HTML polyglots are refused (issue 11, third hole) — through check_upload, as every door does."""
+    """PDF+HTML polyglots are refused (third hole) — through check_upload, as every door does."""
     from records.uploads import check_upload
     from tests.factories import upload
 

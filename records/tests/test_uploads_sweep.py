@@ -1,4 +1,4 @@
-"""Files without a row are swept (issue 11, "Orphaned uploads"; security 37).
+"""Files without a row are swept (security 37).
 
 Before issue 11 nothing removed the file of an upload whose transaction rolled back: it stayed in
 storage, holding personal data, with no row pointing to it.

@@ -97,7 +97,7 @@ def attachment_create(*, owner, kind: str, upload: UploadedFile | None) -> Attac
     content_type, data = check_upload(upload, kind)
     digest = hashlib.sha256(data).hexdigest()
     existing = Attachment.objects.filter(owner=owner, kind=kind, sha256=digest).order_by("-created_at", "-id").first()
-    if existing is not None:  # the same file again (issue 12): no second copy; ``reused`` says so
+    if existing is not None:  # the same file again: no second copy; ``reused`` says so
         existing.reused = True
         record_event(existing, "attachment.reused", by=owner, extra={"kind": kind, "sha256": digest})
         return existing

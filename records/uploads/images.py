@@ -1,4 +1,4 @@
-"""Images (JPEG, PNG): decoded within a memory bound and written afresh (security 35; issue 11).
+"""Images (JPEG, PNG): decoded within a memory bound and written afresh (security 35).
 
 - The dimensions are read from the header before anything is decoded (Pillow's ``open`` is lazy):
   more than :data:`MAX_IMAGE_PIXELS` is refused with 413, and Pillow's own guard is lowered to the

@@ -1,4 +1,4 @@
-"""The PDF check: refuse active content, within bounded memory and time (security 36; issue 11).
+"""The PDF check: refuse active content, within bounded memory and time (security 36).
 
 Decision (item 36 "reject or rasterise"): **refuse**. A PDF with JavaScript, automatic or launch
 actions, form submission or data import, links into other files, rich media, attachments, XFA or

@@ -1,4 +1,4 @@
-"""The PDF stream filters, decoded incrementally and within a budget (security 36; issue 11, first hole).
+"""The PDF stream filters, decoded incrementally and within a budget (security 36).
 
 Each filter is a generator from byte chunks to byte chunks of at most :data:`CHUNK` bytes (plus one
 run), so that a stream is never held inflated in memory: a 1.5 MB file that inflates to gigabytes

@@ -1,4 +1,4 @@
-"""Files without a row (孤立的上传文件), swept daily (issue 11, "orphaned uploads"; security 37, 99).
+"""Files without a row (孤立的上传文件), swept daily (security 37, 99).
 
 :func:`attachment_create` writes the file before the row, inside the caller's transaction, so a row
 never points at a missing file. If that transaction rolls back (a face-to-face list refused after its

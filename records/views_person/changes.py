@@ -3,7 +3,7 @@
 Thin views: the caller's own objects through records.selectors (another person's is a 404,
 R-ACL-2), the forms of records.forms to parse, records.services and
 kjzx.workflow.workflow_transition to write. 保存草稿 keeps every well-formed value
-(:func:`records.services.change_draft_save`, issue 12) and names the rest beside its field; a
+(:func:`records.services.change_draft_save`) and names the rest beside its field; a
 refused move becomes a message and a redirect.
 """
 

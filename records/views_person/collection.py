@@ -1,4 +1,4 @@
-"""我的信息—信息采集 in six steps (R-COL-2, R-COL-4a, R-COL-4, R-DL-2; issue 12).
+"""我的信息—信息采集 in six steps (R-COL-2, R-COL-4a, R-COL-4, R-DL-2).
 
 ``/me/collection/?step=<slug>`` shows one step of :data:`records.forms.COLLECTION_STEPS` (身份信息, 学历,
 资格, 工作单位与属地, 扫描件, 承诺与提交) with the progress; each step's POST is a draft save that keeps

@@ -1,7 +1,7 @@
 """What the accountant's records pages share: uploads on a page, refusals, the error summary.
 
 Every upload goes through :func:`records.uploads.attachment_create` (checked by content, 413/415; the
-same file again is the one already stored, issue 12); a refusal of a move is said in the words of
+same file again is the one already stored); a refusal of a move is said in the words of
 :func:`kjzx.workflow_views.refusal_message`.
 """
 
@@ -44,7 +44,7 @@ def uploads_form(user, attached, data=None, files=None, *, kinds, **options) -> 
 
 def store_uploads(user, form: AttachmentsForm) -> None:
     """Save each chosen file (attachment_create checks it, 413/415); a refused one is named beside its
-    input, and so is one already uploaded (the same bytes, issue 12: no second copy)."""
+    input, and so is one already uploaded (the same bytes, no second copy)."""
     for kind in form.kinds:
         for upload in (getattr(form, "cleaned_data", None) or {}).get(kind) or []:
             try:

@@ -1,4 +1,4 @@
-"""Drafts that never lose work, in Debian's Chromium on a phone (R-COL-2; issue 12).
+"""Drafts that never lose work, in Debian's Chromium on a phone (R-COL-2).
 
 A draft with one bad e-mail keeps every other value and every accepted file; what is typed survives a
 reload before it is saved (static/js/collection.js keeps it in the browser, per user and step, and

@@ -1,4 +1,4 @@
-"""The collection journey on a phone, through the real pages, in Debian's Chromium (issues 3 and 12).
+"""The collection journey on a phone, through the real pages, in Debian's Chromium.
 
 An accountant completes 我的信息—信息采集 step by step at 390×844 (身份信息, 学历, 资格, 工作单位与属地, 扫描件,
 承诺与提交), adds a second education entry without saving first, photographs the ID card with the
@@ -32,7 +32,7 @@ PHONE_WIDTH = 390
 def log_in(page, live_server, user):
     """The login page; staff then give the code of their authenticator (the second factor)."""
     page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("证件号码/用户名").fill(user.username)
+    page.get_by_label("证件号码/用户名").fill(user.login_name)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("main").get_by_role("button", name="登录").click()
     page.wait_for_url(lambda url: not url.endswith("/accounts/login/"))
@@ -53,7 +53,7 @@ def scan(name, content, mime):
 
 
 def fits_the_phone(page) -> bool:
-    """Nothing on the page makes it scroll sideways at 390 px (issue 12)."""
+    """Nothing on the page makes it scroll sideways at 390 px."""
     return page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
 
 

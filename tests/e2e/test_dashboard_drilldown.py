@@ -1,4 +1,4 @@
-"""统计看板 on a phone, in Debian's Chromium (issue 13, "Done when"): provincial staff open the province's
+"""统计看板 on a phone, in Debian's Chromium: provincial staff open the province's
 dashboard at 390×844, see the ECharts charts drawn from the page's data (a canvas with data, the Shanxi
 map too), follow a city, then a county, then a kind to the review queue filtered to that county and kind."""
 

@@ -1,4 +1,4 @@
-"""本单位会计人员 on a phone, in Debian's Chromium (issue 13, "Employers": "phone-friendly, one card per person
+"""本单位会计人员 on a phone, in Debian's Chromium ("phone-friendly, one card per person
 below 600 px"): an employer administrator logs in with the second factor, reads one card per person with
 each value labelled, nothing wider than the phone, and reminds the one behind on CE."""
 

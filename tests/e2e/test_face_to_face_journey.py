@@ -1,4 +1,4 @@
-"""A face-to-face list from upload to registered credits, in Debian's Chromium (issue 6).
+"""A face-to-face list from upload to registered credits, in Debian's Chromium.
 
 A filed face-to-face institution uploads the list of a finished training with its sign-in sheet;
 the messy row is reported in words; the county bureau opens the preview and registers the valid
@@ -35,7 +35,7 @@ def test_institution_uploads_and_the_bureau_registers(page, live_server):
     page.get_by_label("学员名单（.xlsx 或 .csv）").set_input_files(scan("学员名单.xlsx", xlsx_bytes(rows), XLSX))
     page.get_by_label("签到表等培训实证材料").set_input_files(scan("签到表.png", png_bytes(), "image/png"))
     page.get_by_role("button", name="上传并校验").click()
-    page.get_by_text("正在逐行校验").first.wait_for()  # checked in the background (issue 11) …
+    page.get_by_text("正在逐行校验").first.wait_for()  # checked in the background  …
     face_to_face.attendance_check(AttendanceList.objects.get(training=training).pk)  # … as the worker does
     page.get_by_text("身份证号码校验位不正确").first.wait_for()  # the page refreshes itself
     log_out(page)

@@ -1,8 +1,8 @@
-"""Online learning to credits and the 学分证明, in Debian's Chromium (issues 5 and 12).
+"""Online learning to credits and the 学分证明, in Debian's Chromium.
 
 A collected accountant with 60 professional credits this year takes a 30-credit course on her
 phone: enrols, reads the lesson — the page reports while it is visible and the server counts the time,
-so 学完本节 is refused until the lesson's minimum reading time has passed (issue 12) — fails the
+so 学完本节 is refused until the lesson's minimum reading time has passed — fails the
 end-of-course test (a warning naming the wrong answer, not the green banner), retakes it on a new paper
 and passes; the year reaches 90 and the system registers the online credits by itself (R-CE-8). She
 downloads the certificate (R-CE-15) and a stranger, not logged in, checks it by its code.

@@ -1,4 +1,4 @@
-"""An accountant registers and logs in through the real pages, in Debian's Chromium (issue 2)."""
+"""An accountant registers and logs in through the real pages, in Debian's Chromium."""
 
 import pytest
 
@@ -12,7 +12,7 @@ ID_NUMBER = "140581198512310022"
 def fill_registration(page, **values):
     page.get_by_label("真实姓名").fill(values.get("name", "刘敏"))
     page.get_by_label("证件号码").fill(values["id_number"])
-    # A resident ID carries sex and birth date: the page hides both and reads them from the number (issue 12).
+    # A resident ID carries sex and birth date: the page hides both and reads them from the number.
     assert page.get_by_label("出生日期").is_hidden() and page.get_by_label("女").is_hidden()
     page.get_by_label("手机号码").fill("13812345678")
     page.get_by_label("登录密码").fill("Hq7#vTz2mK")
@@ -43,4 +43,4 @@ def test_accountant_registers_logs_out_and_logs_in_again(page, live_server):
     page.get_by_label("密码").fill("Hq7#vTz2mK")
     page.get_by_role("main").get_by_role("button", name="登录").click()
     page.get_by_role("heading", name="个人中心").wait_for()
-    assert User.objects.get(username=ID_NUMBER).last_login is not None
+    assert User.objects.get(id_number=ID_NUMBER).last_login is not None

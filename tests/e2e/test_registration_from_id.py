@@ -1,4 +1,4 @@
-"""Registration on a phone reads sex and birth date from a resident ID; the agreement is a page (issue 12)."""
+"""Registration on a phone reads sex and birth date from a resident ID; the agreement is a page."""
 
 import pytest
 

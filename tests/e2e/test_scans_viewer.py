@@ -1,4 +1,4 @@
-"""Scans are readable, in Debian's Chromium (issue 13): on a reviewer's page a PDF diploma shows as page images,
+"""Scans are readable, in Debian's Chromium: on a reviewer's page a PDF diploma shows as page images,
 the ID card sits beside the typed fields, and static/js/scans.js zooms and turns a scan under the portal's
 Content-Security-Policy (no inline script, no style attributes)."""
 

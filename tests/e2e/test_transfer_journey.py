@@ -1,4 +1,4 @@
-"""The intra-province transfer journey through the real pages, in Debian's Chromium (issue 4).
+"""The intra-province transfer journey through the real pages, in Debian's Chromium.
 
 A collected accountant of 城区 applies under 我的档案—档案调出申请 to move to 沁水县 with a stamped
 工作证明; 城区's bureau accepts it (受理); 沁水's bureau approves; the archive's jurisdiction moves

@@ -1,4 +1,4 @@
-"""The hostile-upload corpus, built in code at test time (issue 11, "Prove the surface: hostile input").
+"""The hostile-upload corpus, built in code at test time.
 
 Nothing binary or suspicious is committed: every file below is made by the functions here — PDFs
 with a real cross-reference table, the stream encodings a reader applies (Flate, LZW, ASCIIHex,

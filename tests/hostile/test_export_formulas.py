@@ -1,5 +1,4 @@
-"""Excel exports write what people typed as text, never as a formula (issue 11, "Excel exports neutralise
-formula cells (keep it so, with a test)"; security 33, OWASP "CSV/formula injection").
+"""Excel exports write what people typed as text, never as a formula (security 33, OWASP "CSV/formula injection").
 
 A name or a region typed as ``=HYPERLINK(…)``, ``+…``, ``-…``, ``@…`` or behind a tab or a carriage
 return comes out of every export as a string cell: no ``<f>`` element in any sheet, the value intact.
@@ -90,7 +89,7 @@ def test_the_dashboard_exports_keep_region_names_as_text(client, province_staff)
 
 
 def test_the_employer_export_keeps_typed_names_as_text(client):
-    """Names and unit names in /employer/people.xlsx (本单位会计人员, issue 13) stay text cells."""
+    """Names and unit names in /employer/people.xlsx (本单位会计人员) stay text cells."""
     from employers.models import EmployerUnit
     from tests.factories import make_active_archive, make_staff, valid_credit_code
 

@@ -1,10 +1,10 @@
-"""The hostile-upload corpus through both doors (issue 11, "Prove the surface: hostile input"; security 34–37, 40).
+"""The hostile-upload corpus through both doors (security 34–37, 40).
 
 Every file of :data:`tests.hostile.corpus.CORPUS` — renamed executables, archives, HTML and SVG,
 polyglots, PDFs with scripts, actions or attachments (plain and hidden in encoded object streams), a
 deflate bomb, pixel floods, an empty file, 11 MB, hostile file names — is refused with its status and
 a Chinese message by the service in bounded memory and time, by ``POST /api/v1/attachments/`` and by
-the accountant's collection page, and nothing is stored: no row, no file. Before issue 11, 19 of
+the accountant's collection page, and nothing is stored: no row, no file. Before 19 of
 these 42 files were accepted (listed in docs/security.md).
 """
 
@@ -73,7 +73,7 @@ def test_the_api_refuses_each(accountant, item, nothing_stored):
 
 @pytest.mark.parametrize("item", CORPUS, ids=IDS)
 def test_the_collection_page_refuses_each(client, accountant, item, nothing_stored):
-    """The accountant's 信息采集 page (its scans step, issue 12) names the refused file beside its input, shows
+    """The accountant's 信息采集 page (its scans step) names the refused file beside its input, shows
     the step again, stores nothing."""
     client.force_login(accountant)
     data = form_of(client.get("/me/collection/?step=scans"))

@@ -1,6 +1,6 @@
 """Online learning services: enrolling, lessons, the test, automatic registration (R-CE-6, 8, 12; R-TRF-3).
 
-Lessons are learned as the browser learns them (issue 12): heartbeats through :mod:`cpe.learning.services`,
+Lessons are learned as the browser learns them: heartbeats through:mod:`cpe.learning.services`,
 on a replayed server clock (:func:`learn`), never by a click.
 """
 
@@ -34,7 +34,8 @@ from kjzx.models import AuditEvent, Notification
 from records.models import Archive
 from tests.factories import fill_archive, make_accountant, make_active_archive, make_attachment
 
-pytestmark = pytest.mark.django_db
+# "This year" is 2026 here, the last CE year of the test database (tests/conftest_dates.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_ce_calendar")]
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 THIS_YEAR = 2026  # the test database's calendar (CEYear rows 2018–2026); time_machine moves it where needed
@@ -195,7 +196,7 @@ def test_the_years_open_for_learning(learner):
 # --- lessons and the test (R-CE-8) ---------------------------------------------------------------
 
 def test_a_lesson_needs_enrolment_then_its_time_and_is_recorded_once(learner):
-    """R-CE-8 (issue 12): 学完本节 is refused before enrolment, then until the server credited the lesson's
+    """R-CE-8: 学完本节 is refused before enrolment, then until the server credited the lesson's
     time (with the time still needed, logged); once learned, doing it again changes nothing."""
     course = make_course()
     lesson = course.lessons.first()
@@ -375,7 +376,7 @@ def test_in_the_first_quarter_last_years_learning_still_counts(learner):
 def test_the_demo_loads_twice_with_the_numbers_it_promises(learner, settings):
     """The demo institution's courses for this year: ≥ 8, well past 90 credits, ≥ 60 professional, each
     opening with a generated video; 陈杰's way from zero to 90 takes hours of lessons, not seconds, unless
-    KJZX_LEARNING_TIME_SCALE shortens it (issue 12)."""
+    KJZX_LEARNING_TIME_SCALE shortens it."""
     import io
 
     from cpe.learning import demo as demo_learning

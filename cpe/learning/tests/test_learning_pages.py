@@ -14,7 +14,8 @@ from cpe.ledger.rules import NOT_COLLECTED
 from cpe.models import CreditEntry, Enrolment, LearningRefusal, TestAttempt
 from tests.factories import fill_archive, login_staff, make_active_archive
 
-pytestmark = pytest.mark.django_db
+# "This year" is 2026 here, the last CE year of the test database (tests/conftest_dates.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_ce_calendar")]
 API = "/api/v1"
 
 
@@ -122,7 +123,7 @@ def test_the_catalogue_is_a_fixed_number_of_queries(client, learner):
 # --- course, lesson, test -------------------------------------------------------------------------
 
 def test_a_course_is_learned_lesson_by_lesson_through_the_pages(client, learner):
-    """Enrol; 学完本节 early is refused with the time still needed (issue 12); learned for its time, on to the
+    """Enrol; 学完本节 early is refused with the time still needed; learned for its time, on to the
     next lesson, then to the test; progress, learning time and ticks on the course page (R-CE-8)."""
     course = make_course(lessons=2)
     first, second = course.lessons.order_by("order")
@@ -159,7 +160,7 @@ def open_paper(course) -> TestAttempt:
 
 
 def test_the_test_page_scores_retries_and_says_where_the_credits_stand(client, learner):
-    """R-CE-8, issue 12: a fail is a warning (not the green banner) naming the wrong answers, with a retry on a
+    """R-CE-8, a fail is a warning (not the green banner) naming the wrong answers, with a retry on a
     new paper; a pass below 90 is pending; the pass that makes 90 registers."""
     pass_course(learner, make_course("已合格课程", credits=66))
     course = make_course(credits=24)
@@ -213,7 +214,7 @@ def test_a_refused_enrolment_is_a_message_not_an_error(client, accountant):
 
 
 def test_no_outside_video_is_ever_embedded(client, learner):
-    """Issue 12: videos are the portal's own stored media (test_media.py), shown to enrolled people only;
+    """videos are the portal's own stored media (test_media.py), shown to enrolled people only;
     no page embeds an outside address, and before enrolment a lesson shows no player at all."""
     course = make_course("有视频的课程", lessons=1)
     lesson = course.lessons.get()

@@ -1,4 +1,4 @@
-"""Lesson content (issue 12, R-CE-8, R-CE-14): institutions upload videos and PDFs, ffprobe measures them,
+"""Lesson content (R-CE-8, R-CE-14): institutions upload videos and PDFs, ffprobe measures them,
 the portal serves them to enrolled people only, in byte ranges."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def own_course(institution):
 # --- what a file really is ------------------------------------------------------------------------------
 
 def test_ffprobe_measures_a_real_video_and_refuses_what_is_not_one():
-    """Issue 12: the duration comes from the media; audio, a picture named .mp4 or a PDF is no video."""
+    """the duration comes from the media; audio, a picture named.mp4 or a PDF is no video."""
     probe = media.media_probe(upload(clip(3)), "video")
     assert probe.content_type == "video/mp4" and probe.extension == ".mp4"
     assert Decimal("2.9") <= probe.seconds <= Decimal("3.1")
@@ -75,7 +75,7 @@ def test_ffprobe_measures_a_real_video_and_refuses_what_is_not_one():
 
 
 def test_without_ffprobe_no_video_is_taken(monkeypatch):
-    """Issue 12: a duration is never guessed: without Debian's ffmpeg the upload is refused, saying why."""
+    """a duration is never guessed: without Debian's ffmpeg the upload is refused, saying why."""
     video = upload(clip(1))
     monkeypatch.setattr(media.shutil, "which", lambda name: None)
     with pytest.raises(DomainError) as caught:
@@ -91,7 +91,7 @@ def test_ffprobe_is_installed():
 # --- the institution's pages ----------------------------------------------------------------------------
 
 def test_an_institution_uploads_a_video_lesson_no_longer_than_its_media(client, institution_user, own_course):
-    """Issue 12, R-CE-14: the declared duration may not exceed what ffprobe measured; the file is stored
+    """R-CE-14: the declared duration may not exceed what ffprobe measured; the file is stored
     through the storage API under a random name, with its probed type and length."""
     login_staff(client, institution_user)
     url = reverse("institution_lesson_new", args=[own_course.pk])
@@ -113,7 +113,7 @@ def test_an_institution_uploads_a_video_lesson_no_longer_than_its_media(client, 
 
 
 def test_a_lesson_someone_learns_keeps_its_file_and_duration(learner_with, own_course, institution_user):
-    """Issue 12: progress was measured against them; the title and text may still change."""
+    """progress was measured against them; the title and text may still change."""
     services.lesson_save(user=institution_user, course=own_course, data={
         "title": "第一讲", "kind": "text", "body": "正文", "duration_seconds": 60})
     lesson = own_course.lessons.get()
@@ -133,7 +133,7 @@ def test_a_lesson_someone_learns_keeps_its_file_and_duration(learner_with, own_c
 
 
 def test_a_course_is_published_only_when_filed_with_lessons_and_questions(institution_user, institution, own_course):
-    """R-CE-14, issue 12: an unfiled institution, a course without lessons or questions is not published."""
+    """R-CE-14, an unfiled institution, a course without lessons or questions is not published."""
     data = {"title": own_course.title, "subject_kind": "professional", "credits": "24", "hours": "8",
             "year": own_course.year_id, "published": True}
     with pytest.raises(DomainError) as caught:
@@ -201,7 +201,7 @@ def video_lesson(institution_user, institution):
 
 
 def test_the_video_is_served_in_byte_ranges(client, learner_with, video_lesson):
-    """Issue 12: Accept-Ranges, 206 with the right Content-Range, the bytes asked for, 416 beyond the end."""
+    """Accept-Ranges, 206 with the right Content-Range, the bytes asked for, 416 beyond the end."""
     client.force_login(learner_with(video_lesson.course))
     url = reverse("cpe_lesson_media", args=[video_lesson.pk])
     whole = client.get(url)
@@ -223,7 +223,7 @@ def test_the_video_is_served_in_byte_ranges(client, learner_with, video_lesson):
 
 
 def test_the_video_is_for_enrolled_people_only(client, accountant, other_accountant, video_lesson, county_reviewer):
-    """Issue 12, R-ACL-2: not enrolled → 404 (as if there were no file); staff → 403; nobody → login."""
+    """R-ACL-2: not enrolled → 404 (as if there were no file); staff → 403; nobody → login."""
     url = reverse("cpe_lesson_media", args=[video_lesson.pk])
     assert "/accounts/login/" in client.get(url)["Location"]
     make_active_archive(other_accountant, "140521")
@@ -244,7 +244,7 @@ def test_parse_range_reads_one_range_or_none():
 
 
 def test_the_lesson_page_plays_the_portals_own_video_with_the_learning_script(client, learner_with, video_lesson):
-    """Issue 12: the video comes from the portal (never an outside address), the script from static, no
+    """the video comes from the portal (never an outside address), the script from static, no
     inline script (CSP); learned and required time are shown."""
     client.force_login(learner_with(video_lesson.course))
     html = client.get(reverse("cpe_lesson_detail", args=[video_lesson.pk])).content.decode()
@@ -255,7 +255,7 @@ def test_the_lesson_page_plays_the_portals_own_video_with_the_learning_script(cl
 
 
 def test_on_object_storage_only_the_range_asked_for_is_fetched():
-    """Issue 12: with django-storages' S3 the view asks the bucket for just those bytes (a ranged GET), so a
+    """with django-storages' S3 the view asks the bucket for just those bytes (a ranged GET), so a
     seek never downloads the whole video into the web process (botocore's Stubber stands in for the bucket)."""
     import io
     from types import SimpleNamespace

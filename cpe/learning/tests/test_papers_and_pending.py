@@ -1,4 +1,4 @@
-"""The end-of-course test drawn from the bank, and 已学待登记 wherever the year is shown (issue 12, R-CE-8, R-CE-3)."""
+"""The end-of-course test drawn from the bank, and 已学待登记 wherever the year is shown (R-CE-8, R-CE-3)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def ready(person, course):
 # --- the paper ---------------------------------------------------------------------------------------
 
 def test_each_paper_is_a_random_sample_of_the_bank_kept_on_the_server(learner):
-    """Issue 12: test_size questions of the bank, never a retired one; the same paper until it is submitted."""
+    """test_size questions of the bank, never a retired one; the same paper until it is submitted."""
     course = make_course(questions=12, test_size=5)
     Question.objects.filter(course=course, order__in=[1, 2]).update(retired=True)
     retired = set(Question.objects.filter(retired=True).values_list("pk", flat=True))
@@ -49,7 +49,7 @@ def test_each_paper_is_a_random_sample_of_the_bank_kept_on_the_server(learner):
 
 
 def test_answers_are_scored_against_the_paper_that_was_drawn(learner):
-    """Issue 12: a paper is answered once, by its own id; another id, or a submitted one, is refused."""
+    """a paper is answered once, by its own id; another id, or a submitted one, is refused."""
     course = make_course(questions=3)
     ready(learner, course)
     paper = services.test_paper(person=learner, course=course)
@@ -65,7 +65,7 @@ def test_answers_are_scored_against_the_paper_that_was_drawn(learner):
 
 
 def test_a_failed_attempt_names_the_wrong_answers_but_never_the_right_ones(client, learner):
-    """Issue 12: after each attempt the page lists which answers were wrong, and the option chosen."""
+    """after each attempt the page lists which answers were wrong, and the option chosen."""
     course = make_course(questions=3)
     ready(learner, course)
     submit(learner, course, [0, 1, 2])
@@ -78,7 +78,7 @@ def test_a_failed_attempt_names_the_wrong_answers_but_never_the_right_ones(clien
 # --- 已学待登记 wherever the year is shown -----------------------------------------------------------------
 
 def test_pending_online_credits_appear_in_the_year_api_and_on_the_overview(client, learner):
-    """Issue 12, R-CE-8: 0/90 registered while six credits wait: the API, the overview and the year page say so."""
+    """R-CE-8: 0/90 registered while six credits wait: the API, the overview and the year page say so."""
     pass_course(learner, make_course("职业道德", credits=6, kind="general"))
     data = APIClient()
     data.force_authenticate(learner)
@@ -91,7 +91,7 @@ def test_pending_online_credits_appear_in_the_year_api_and_on_the_overview(clien
 
 
 def test_ninety_with_forty_professional_never_draws_a_full_bar(client, learner):
-    """Issue 12, R-CE-3: 90 total but 40 professional counts 70 towards completing the year; both
+    """R-CE-3: 90 total but 40 professional counts 70 towards completing the year; both
     requirements are shown."""
     archive = Archive.objects.get(person=learner)
     credit_register(archive=archive, year=YEAR, subject_kind="professional", form="exam", credits=40,

@@ -1,4 +1,4 @@
-"""Learning time the server believes (issue 12, R-CE-8): the heartbeat API and every refusal.
+"""Learning time the server believes (R-CE-8): the heartbeat API and every refusal.
 
 Each refusal has its own test through ``/api/v1/cpe/lessons/{id}/…``: a 409 with the reason in Chinese
 and its code, and one row in the refusal log. The server's clock is moved with time_machine; the
@@ -237,7 +237,7 @@ def test_a_second_lesson_takes_over_and_the_first_stops_earning(api, learner, vi
 
 
 def test_finished_in_two_seconds_is_refused_with_the_time_still_needed(api, video, clock):
-    """R-CE-8 (issue 12): 学完本节 two seconds after starting is refused, saying how long is left, and
+    """R-CE-8: 学完本节 two seconds after starting is refused, saying how long is left, and
     jumping to the end in those two seconds is refused too."""
     first = start(api, video)
     clock.shift(2)
@@ -274,7 +274,7 @@ def test_a_session_needs_enrolment(api, learner):
 # --- the time scale: shorter for a demo or a test, never weaker --------------------------------------
 
 def test_the_time_scale_shortens_the_required_time_but_not_the_checks(api, video, clock, settings):
-    """Issue 12: KJZX_LEARNING_TIME_SCALE=0.1 asks 12 s of a 120 s video; seeking ahead is still refused."""
+    """KJZX_LEARNING_TIME_SCALE=0.1 asks 12 s of a 120 s video; seeking ahead is still refused."""
     settings.KJZX_LEARNING_TIME_SCALE = "0.1"
     first = start(api, video)
     assert first["required_seconds"] == 12
@@ -285,7 +285,7 @@ def test_the_time_scale_shortens_the_required_time_but_not_the_checks(api, video
 
 
 def test_the_time_scale_is_ignored_in_production(video, settings):
-    """Issue 12: without DEBUG and outside the test settings the factor is never honoured."""
+    """without DEBUG and outside the test settings the factor is never honoured."""
     settings.KJZX_LEARNING_TIME_SCALE = "0.01"
     settings.DEBUG = False
     settings.SETTINGS_MODULE = "kjzx.settings"
@@ -295,7 +295,7 @@ def test_the_time_scale_is_ignored_in_production(video, settings):
 
 
 def test_the_schema_documents_the_heartbeat_api_and_its_refusals(client):
-    """Issue 12: the learning endpoints are in the OpenAPI schema, the 409 with its codes."""
+    """the learning endpoints are in the OpenAPI schema, the 409 with its codes."""
     paths = client.get("/api/schema/?format=json").json()["paths"]
     for path in ("/api/v1/cpe/lessons/{id}/session/", "/api/v1/cpe/lessons/{id}/heartbeat/",
                  "/api/v1/cpe/lessons/{id}/complete/", "/api/v1/cpe/courses/{id}/test/"):
@@ -307,7 +307,7 @@ def test_the_schema_documents_the_heartbeat_api_and_its_refusals(client):
 
 
 def test_the_system_administrator_edits_the_timing_policy_audited(client, video):
-    """Issue 12: the completion ratio, rate cap, tolerance and interval are policy data, edited in the admin
+    """the completion ratio, rate cap, tolerance and interval are policy data, edited in the admin
     (/manage/), checked by range and audited with each old and new value; nobody adds or deletes the row."""
     from tests.factories import login_staff, make_admin
 

@@ -1,4 +1,4 @@
-"""Credit certificates (学分证明) as official documents that prove themselves, R-CE-15 (issue 12).
+"""Credit certificates (学分证明) as official documents that prove themselves, R-CE-15.
 
 - ``services``: issuing (a number per issue year, what it states kept, the seal), signing once and
   keeping the PDF, revoking after a correction, uploading the bureau's seal;

@@ -1,4 +1,4 @@
-"""A certificate that proves itself (issue 12, R-CE-15): the PAdES signature, its key, and the bureau's seal."""
+"""A certificate that proves itself (R-CE-15): the PAdES signature, its key, and the bureau's seal."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def signed(archive):
 
 
 def test_the_signed_certificate_validates_and_a_changed_byte_does_not(signed):
-    """Issue 12: pyHanko's validator, trusting the development CA, finds the PAdES signature intact, valid,
+    """pyHanko's validator, trusting the development CA, finds the PAdES signature intact, valid,
     trusted and covering the whole file; one changed byte and it is no longer intact."""
     status = validate(signed, signing.development_ca())
     assert status.intact and status.valid and status.trusted and status.bottom_line
@@ -82,7 +82,7 @@ def test_a_signature_is_not_trusted_on_another_ca(signed):
 
 
 def test_the_configured_key_and_certificate_sign(archive, settings, tmp_path):
-    """Issue 12: the key and certificate come from configuration (a path, or PEM text with \\n for line breaks)."""
+    """the key and certificate come from configuration (a path, or PEM text with \\n for line breaks)."""
     key, certificate, ca = signing._new_development_pair()
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -116,7 +116,7 @@ def test_a_key_that_is_not_the_certificates_is_refused(settings, tmp_path):
 
 
 def test_the_development_pair_is_made_once_without_the_cas_key(settings, tmp_path):
-    """Issue 12: with nothing configured, a development pair under VAR_DIR: one file (0600) with the signing key,
+    """with nothing configured, a development pair under VAR_DIR: one file (0600) with the signing key,
     its certificate and the CA's certificate — never the CA's key — and the CA alone in ca.pem."""
     settings.VAR_DIR = tmp_path
     material = signing.signing_material()
@@ -151,14 +151,14 @@ def png(size=(400, 400), mode="RGBA", colour=(0, 0, 0, 0), format="PNG") -> byte
     (png(mode="RGB", colour=(255, 255, 255)), "透明背景"),
 ])
 def test_a_seal_that_is_not_a_transparent_round_png_is_refused(data, message, province_staff):
-    """Issue 12: the seal is a transparent PNG of a fair size; anything else is refused with the reason."""
+    """the seal is a transparent PNG of a fair size; anything else is refused with the reason."""
     with pytest.raises(DomainError, match=message):
         seal_upload(issuer="山西省财政厅", image=data, by=province_staff)
     assert not CertificateSeal.objects.exists()
 
 
 def test_the_demo_seal_is_generated_red_round_and_transparent():
-    """Issue 12: the demo draws its seal (never a real one): a PNG the upload check accepts as it is."""
+    """the demo draws its seal (never a real one): a PNG the upload check accepts as it is."""
     data = demo_seal_png("山西省财政厅")
     image = Image.open(io.BytesIO(data)).convert("RGBA")
     assert image.size == (600, 600) and seal_png(data) == data
@@ -169,7 +169,7 @@ def test_the_demo_seal_is_generated_red_round_and_transparent():
 
 def test_staff_upload_the_seal_in_the_admin_and_new_certificates_bear_it(client, province_staff, archive,
                                                                         monkeypatch):
-    """Issue 12: the seal is uploaded in the admin (audited); the certificates issued after bear it, embedded
+    """the seal is uploaded in the admin (audited); the certificates issued after bear it, embedded
     in the PDF as an image with transparency (pdfimages lists it with its soft mask)."""
     table = ADMIN_PERMISSIONS[Role.SYSTEM_ADMIN]
     if "cpe.certificateseal" not in table:  # until accounts/backends.py lists the seal for the system administrator

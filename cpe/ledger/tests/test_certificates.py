@@ -104,7 +104,7 @@ def test_credits_of_another_year_do_not_complete_this_one(archive):
 
 
 def test_document_numbers_run_per_issue_year(archive, other_accountant):
-    """Issue 12: 晋财会继教证〔YYYY〕NNNNNN — one sequence per year of issue, unique, from 000001 each year."""
+    """晋财会继教证〔YYYY〕NNNNNN — one sequence per year of issue, unique, from 000001 each year."""
     theirs = make_active_archive(other_accountant, "140521")
     for person in (archive, theirs):
         complete(person, 2024)
@@ -113,15 +113,16 @@ def test_document_numbers_run_per_issue_year(archive, other_accountant):
         first, second = certificate_issue(archive, policy(2024)), certificate_issue(theirs, policy(2024))
     with time_machine.travel(dt.datetime(2026, 1, 2, 10, tzinfo=dt.UTC)):
         third = certificate_issue(archive, policy(2025))
-    assert [first.number, second.number, third.number] == [
-        "晋财会继教证〔2025〕000001", "晋财会继教证〔2025〕000002", "晋财会继教证〔2026〕000001"]
-    assert Certificate.objects.create(archive=theirs, year=policy(2025)).number == "晋财会继教证〔2026〕000002"
+        fourth = Certificate.objects.create(archive=theirs, year=policy(2025))
+    assert [first.number, second.number, third.number, fourth.number] == [
+        "晋财会继教证〔2025〕000001", "晋财会继教证〔2025〕000002", "晋财会继教证〔2026〕000001",
+        "晋财会继教证〔2026〕000002"]
 
 
 # --- the PDF ----------------------------------------------------------------------------------------
 
 def test_the_pdf_is_one_a4_page_of_searchable_text_in_a_song_face_with_its_number(archive):
-    """R-CE-15, issue 12: title, number, name, masked ID, year, credits by kind and form, issuer, code and
+    """R-CE-15, title, number, name, masked ID, year, credits by kind and form, issuer, code and
     the verify address — real text, the body in Noto Serif CJK SC (a 宋体 face)."""
     complete(archive)
     certificate = certificate_for(archive, 2024)
@@ -140,7 +141,7 @@ def test_the_pdf_is_one_a4_page_of_searchable_text_in_a_song_face_with_its_numbe
 
 
 def test_the_verify_url_is_site_url_never_the_requests_host(accountant, archive):
-    """Issue 12: a download from 127.0.0.1:8124 prints (and QR-codes) SITE_URL's address, not the host."""
+    """a download from 127.0.0.1:8124 prints (and QR-codes) SITE_URL's address, not the host."""
     complete(archive)
     client = Client()
     login_staff(client, accountant)
@@ -154,7 +155,7 @@ def test_the_verify_url_is_site_url_never_the_requests_host(accountant, archive)
 
 
 def test_the_download_is_the_same_bytes_every_time_whatever_happens_since(accountant, archive):
-    """Issue 12: signed once at issue and kept — later credits, the year's close, another download: same bytes,
+    """signed once at issue and kept — later credits, the year's close, another download: same bytes,
     stating what was true at issue (as the verify page does)."""
     complete(archive)
     client = APIClient()
@@ -174,7 +175,7 @@ def test_the_download_is_the_same_bytes_every_time_whatever_happens_since(accoun
 
 
 def test_a_certificate_issued_before_signing_existed_is_signed_at_its_first_download(archive):
-    """Issue 12: a certificate without a kept statement or PDF (issued before) gets both on first download."""
+    """a certificate without a kept statement or PDF (issued before) gets both on first download."""
     complete(archive)
     legacy = Certificate.objects.create(archive=archive, year=policy())
     assert NUMBER.match(legacy.number) and not legacy.stated and not legacy.document
@@ -185,7 +186,7 @@ def test_a_certificate_issued_before_signing_existed_is_signed_at_its_first_down
 
 
 def test_a_certificate_renders_quickly_with_the_harfbuzz_subsetter(archive, other_accountant):
-    """Issue 5, issue 12: with libharfbuzz-subset0 a CJK page is rendered and signed in a fraction of a second."""
+    """with libharfbuzz-subset0 a CJK page is rendered and signed in a fraction of a second."""
     assert ctypes.util.find_library("harfbuzz-subset"), "apt-get install libharfbuzz-subset0 (scripts/setup.sh)"
     theirs = make_active_archive(other_accountant, "140521")
     complete(archive)
@@ -299,7 +300,7 @@ def test_verify_form_takes_a_typed_code(archive):
 # --- revocation ------------------------------------------------------------------------------------
 
 def test_a_correction_below_the_requirement_revokes_the_certificate(archive, county_reviewer):
-    """Issue 12, R-CE-15: a reversal that takes the year below 90 voids the certificate in the same transaction;
+    """R-CE-15: a reversal that takes the year below 90 voids the certificate in the same transaction;
     /verify (page and API) says 已作废 with the date, and no certificate can be downloaded meanwhile."""
     complete(archive)
     certificate = certificate_issue(archive, policy())
@@ -342,7 +343,7 @@ def test_a_correction_that_leaves_the_year_complete_keeps_the_certificate(archiv
 
 
 def test_a_new_certificate_is_issued_once_the_year_is_complete_again(archive, county_reviewer):
-    """Issue 12: after a revocation, new credits that complete the year again give a new certificate (new code,
+    """after a revocation, new credits that complete the year again give a new certificate (new code,
     new number); the old code still answers 已作废."""
     complete(archive)
     old = certificate_issue(archive, policy())

@@ -43,7 +43,7 @@ def exam_batch(rows, **kwargs):
 
 
 def test_a_batch_costs_the_same_queries_for_ten_people_as_for_five_hundred():
-    """Issue 10: set-based — one lock, one query per check over the batch, one insert, one audit row, and
+    """set-based — one lock, one query per check over the batch, one insert, one audit row, and
     the dashboards' summaries kept in step by a fixed set of statements (cpe/ledger/summaries.py)."""
     counts = []
     for size in (10, 500):
@@ -79,7 +79,7 @@ def test_a_frozen_year_refuses_the_whole_batch():
 
 
 def test_credit_register_is_the_one_row_case_and_raises_what_a_batch_reports(accountant):
-    """Issue 10: the one-by-one path is credits_register of one row; refusals are raised (400, 409)."""
+    """the one-by-one path is credits_register of one row; refusals are raised (400, 409)."""
     archive = make_active_archive(accountant)
     entry = credit_register(archive=archive, year=YEAR, subject_kind="general", form="online", credits=30,
                             source_type="province", source_id="p1", source_label="省厅登记")

@@ -1,4 +1,4 @@
-"""The CE history of a person, as the outbound person record carries it (API.md §2 ``cpe``; issue 10)."""
+"""The CE history of a person, as the outbound person record carries it (API.md §2 ``cpe``)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,8 @@ from kjzx.api import Conflict, DomainError
 from kjzx.models import AuditEvent
 from tests.factories import as_admin, login_staff, make_active_archive
 
-pytestmark = pytest.mark.django_db
+# "This year" is 2026 here, the last CE year of the test database (tests/conftest_dates.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_ce_calendar")]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 YEARS = "/manage/cpe/ceyear/"

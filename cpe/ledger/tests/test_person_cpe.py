@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1/me/cpe"
 STATUS_KEYS = {"year", "obliged", "required_total", "required_professional", "total", "professional", "general",
                "by_form", "completed", "deadline", "frozen",
-               "pending_online", "pending_online_professional"}  # issue 12: additive, 已学待登记 (R-CE-8)
+               "pending_online", "pending_online_professional"}  # additive, 已学待登记 (R-CE-8)
 
 
 def give(archive, credits, *, kind="professional", source="c1", year=2024, source_type="course", by=None):

@@ -26,6 +26,7 @@ from cpe.lists.rows import Quantity, checked_rows_sql, match_sql, row_read
 from cpe.lists.spreadsheets import OpenTable
 from cpe.lists.staging import Stage, without_jit
 from cpe.models import CreditEntry, RowState
+from kjzx import crypto
 from kjzx.api import DomainError
 
 NO_ROWS = "名单中没有数据行。"
@@ -47,18 +48,20 @@ def rows_check_into(table: OpenTable, *, model, parent: str, parent_id: int, qua
     computes from a read row; ``source``: the ledger source the rows would register as
     (``year``, ``source_type``, ``source_id``, ``waits_for_collection``).
     """
-    columns = [("row_no", "integer"), ("id_number", "text"), ("name", "text"), ("quantity", quantity_type),
-               ("own_problem", "text"), *extra]
+    columns = [("row_no", "integer"), ("id_number", "text"), ("id_hash", "text"), ("name", "text"),
+               ("quantity", quantity_type), ("own_problem", "text"), *extra]
     read = (row_read(raw, quantity) for raw in table.rows)
     if extra_values is not None:
         read = (row + extra_values(row) for row in read)
+    read = map(_sealer(model), read)
     with Stage(columns) as stage:
         count = stage.write(read, progress=progress)
         if not count:
             raise DomainError({"file": [NO_ROWS]})
-        carry = ("row_no", "id_number", "name", "quantity", *(name for name, _kind in extra))
+        carry = ("row_no", "id_number", "id_hash", "name", "quantity", *(name for name, _kind in extra))
         sql, params = checked_rows_sql(stage.name, quantity.label, carry, **source)
-        targets = [_column(model, name) for name in (parent, "row_no", "id_number", "name", quantity.key,
+        targets = [_column(model, name) for name in (parent, "row_no", "id_number", "id_number_hash", "name",
+                                                       quantity.key,
                                                        *(name for name, _kind in extra), "archive", "state", "problem")]
         values = ", ".join(f"c.{name}" for name in (*carry, "archive_id", "state", "problem"))
         stage.insert(f"INSERT INTO {model._meta.db_table} ({', '.join(targets)}) SELECT %s, {values} FROM ({sql}) c",
@@ -66,13 +69,25 @@ def rows_check_into(table: OpenTable, *, model, parent: str, parent_id: int, qua
     return count
 
 
+def _sealer(model) -> Callable[[tuple], tuple]:
+    """A read row ``(row_no, number, name, …)`` as staged: the number sealed for ``model``'s column (the
+    rows are written by SQL, not by the field) and its keyed hash beside it, for every comparison."""
+    context = model._meta.get_field("id_number").sealing_context()
+
+    def sealed(row: tuple) -> tuple:
+        row_no, number, *rest = row
+        return (row_no, crypto.seal(number, context=context), crypto.id_number_hash(number), *rest)
+
+    return sealed
+
+
 def rows_match_again(model, *, where: str, params: Sequence, source: dict) -> int:
     """The rows of ``model`` that ``where`` selects checked again against the archives and the ledger."""
     table = model._meta.db_table
-    number, name = _column(model, "id_number"), _column(model, "name")
-    rows_sql = (f"SELECT r.id AS key, r.{number} AS id_number, r.{name} AS name, '' AS problem "
+    number, name = _column(model, "id_number_hash"), _column(model, "name")
+    rows_sql = (f"SELECT r.id AS key, r.{number} AS id_hash, r.{name} AS name, '' AS problem "
                 f"FROM {table} r WHERE {where.format(t='r')}")
-    numbers_sql = f"SELECT r.{_column(model, 'id_number')} FROM {table} r WHERE {where.format(t='r')}"
+    numbers_sql = f"SELECT r.{number} FROM {table} r WHERE {where.format(t='r')}"
     sql, sql_params = match_sql(rows_sql, params, numbers_sql=numbers_sql, numbers_params=params, **source)
     with transaction.atomic(), connection.cursor() as cursor:
         without_jit(cursor)

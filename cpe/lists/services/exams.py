@@ -43,6 +43,7 @@ from cpe.lists.selectors import SUBJECTS, exam_import_checked, exam_import_count
 from cpe.lists.services.bulk import rows_check_into, rows_mark_registered, rows_match_again
 from cpe.lists.spreadsheets import Limits, open_table, read_header
 from cpe.models import CEYear, CreditForm, CreditStandard, ExamImport, ExamKind, ExamRow, RowState, SourceType
+from kjzx import crypto
 from kjzx.api import Conflict, DomainError
 from kjzx.audit import record_event, register_event_labels
 from records.models import Archive
@@ -242,8 +243,8 @@ def _register_batch(exam_import: ExamImport, by, standard: CreditStandard, *, up
     rows' new states, committed together. Returns (rows it covered, entries registered)."""
     where, params = "{t}.import_file_id = %s AND {t}.state = %s AND {t}.id <= %s", [exam_import.pk, RowState.VALID,
                                                                                      up_to]
-    if id_number is not None:
-        where, params = where + " AND {t}.id_number = %s", [*params, id_number]
+    if id_number is not None:  # by the keyed hash: the number is sealed
+        where, params = where + " AND {t}.id_number_hash = %s", [*params, crypto.id_number_hash(id_number)]
     registration = credits_register(
         StagedCredits(f"SELECT r.row_no AS n, r.archive_id AS archive_id, %s * r.subjects AS credits FROM {_ROWS} r "
                       f"WHERE {where.format(t='r')}", (standard.credits, *params)),
@@ -275,8 +276,9 @@ def register_pending_exam_rows(archive: Archive) -> int:
     ).select_related("year", "uploaded_by")
     count = 0
     for exam_import in imports:
-        where = "{t}.import_file_id = %s AND {t}.state = %s AND {t}.id_number = %s"
-        rows_match_again(ExamRow, where=where, params=[exam_import.pk, RowState.PENDING, archive.id_number],
+        where = "{t}.import_file_id = %s AND {t}.state = %s AND {t}.id_number_hash = %s"
+        rows_match_again(ExamRow, where=where, params=[exam_import.pk, RowState.PENDING,
+                                                         crypto.id_number_hash(archive.id_number)],
                          source=_source(exam_import))
         rows = ExamRow.objects.filter(import_file=exam_import, state=RowState.VALID, id_number=archive.id_number)
         last = rows.order_by("pk").values_list("pk", flat=True).last()

@@ -37,7 +37,7 @@ def upload_list(api_client, training, file, evidence=None):
 
 def test_institution_uploads_a_messy_list_and_the_bureau_registers_the_valid_rows_once(
         api_client, institution_user, training, people, county_reviewer):
-    """R-CE-9: every problem in words through the API once the background check ran (issue 11), ID numbers
+    """R-CE-9: every problem in words through the API once the background check ran, ID numbers
     masked; the bureau registers the valid rows in one step at 3 credits per 学时; a second time is a 409."""
     response = upload_list(as_user(api_client, institution_user), training, xlsx_file(messy_rows(people)))
     assert response.status_code == 201, response.json()

@@ -151,7 +151,7 @@ def test_the_exam_credit_standard_decides_what_a_list_registers(staff, people, p
     ("asset_appraiser", 4, True), ("asset_appraiser", 5, False), ("accounting_qualification", 3, True),
 ])
 def test_a_row_carries_as_many_subjects_as_its_exam_has(staff, people, exam, subjects, valid):
-    """Issue 10, R-CE-10: the subjects a row may carry fit its exam (the CPA's professional stage has six)."""
+    """R-CE-10: the subjects a row may carry fit its exam (the CPA's professional stage has six)."""
     zhang, _li = people
     exam_import = checked(staff, xlsx([("张三", zhang.id_number, subjects)]), exam=exam)
     row = ExamRow.objects.get(import_file=exam_import)

@@ -100,7 +100,7 @@ def uploaded(training, rows_or_file, by, evidence=None) -> AttendanceList:
 
 def test_a_messy_list_reports_every_problem_in_words_and_registers_only_valid_rows(
         client, institution_user, training, people, county_reviewer, django_capture_on_commit_callbacks, monkeypatch):
-    """R-CE-9: every row checked (in the background, issue 11), each problem in words; the bureau registers
+    """R-CE-9: every row checked (in the background), each problem in words; the bureau registers
     the valid rows in one step, 3 credits per 学时 in the training's year; the institution is told of the rest."""
     queued = []
     monkeypatch.setattr(check_attendance_list, "delay", lambda *args: queued.append(args))

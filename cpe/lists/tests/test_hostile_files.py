@@ -1,4 +1,4 @@
-"""Hostile spreadsheets: refused or handled in words, in bounded memory and time, nothing stored (issue 11).
+"""Hostile spreadsheets: refused or handled in words, in bounded memory and time, nothing stored.
 
 Issue 11, "A spreadsheet of a few KB burns CPU for hours" and the spreadsheet half of "Hostile input":
 an .xlsx that declares a huge sheet or millions of shared strings kept the parser busy for minutes
@@ -134,7 +134,7 @@ def refused(data: bytes, *, name: str = "名单.xlsx", limits: Limits = SMALL, s
 # --- zip bombs and oversize parts -----------------------------------------------------------------
 
 def test_a_member_inflating_past_the_limit_is_refused_from_the_directory_before_parsing():
-    """Issue 11: the zip's total inflated size and its compression ratio are checked from its directory."""
+    """the zip's total inflated size and its compression ratio are checked from its directory."""
     bomb = xlsx(extra={"xl/media/padding.bin": b"\0" * (25 * MB)})  # 25 MB of zeros in ~25 KB
     error = refused(bomb)
     assert error.status_code == 413 and "解压后过大" in error.message and "上限20 MB" in error.message
@@ -143,13 +143,13 @@ def test_a_member_inflating_past_the_limit_is_refused_from_the_directory_before_
 
 
 def test_a_member_lying_about_its_size_is_refused_as_soon_as_it_inflates_past_it():
-    """Issue 11: a bomb that declares 1 KB and inflates to 64 MB is stopped after the first MB, not inflated."""
+    """a bomb that declares 1 KB and inflates to 64 MB is stopped after the first MB, not inflated."""
     error = refused(lying_zip("xl/worksheets/sheet1.xml", b"\0" * (64 * MB), declared=1024), limits=spreadsheets.LIMITS)
     assert error.status_code == 413 and "超过其声明的大小" in error.message and "疑似压缩炸弹" in error.message
 
 
 def test_too_many_shared_strings_and_too_many_bytes_of_them_are_refused():
-    """Issue 11: shared strings are bounded by count and by bytes, with the limit in the words."""
+    """shared strings are bounded by count and by bytes, with the limit in the words."""
     many = b"".join(b"<si><t>%d</t></si>" % i for i in range(SMALL.shared_strings + 1))
     error = refused(xlsx(shared=many))
     assert error.status_code == 413 and "50,001条" in error.message and "上限50,000条" in error.message
@@ -158,7 +158,7 @@ def test_too_many_shared_strings_and_too_many_bytes_of_them_are_refused():
 
 
 def test_one_long_shared_string_repeated_in_every_cell_is_refused_by_the_parsers_memory_limit():
-    """Issue 11: 2 MB of text referenced by 4,000 cells would expand to 8 GB: the child parser hits its
+    """2 MB of text referenced by 4,000 cells would expand to 8 GB: the child parser hits its
     memory limit and the file is refused in words; this process stays small."""
     long = b"<si><t>" + text(2 * MB) + b"</t></si>"
     body = b"".join(b'<row r="%d"><c r="A%d" t="s"><v>0</v></c></row>' % (i, i) for i in range(2, 4_002))
@@ -169,7 +169,7 @@ def test_one_long_shared_string_repeated_in_every_cell_is_refused_by_the_parsers
 # --- the worksheet's size ---------------------------------------------------------------------------
 
 def test_a_declared_dimension_of_the_whole_sheet_is_refused():
-    """Issue 11: <dimension ref="A1:XFD1048576"> is refused before the sheet is parsed."""
+    """<dimension ref="A1:XFD1048576"> is refused before the sheet is parsed."""
     error = refused(xlsx(dimension="A1:XFD1048576"))
     assert error.status_code == 413 and "A1:XFD1048576" in error.message and "上限5,260行、26列" in error.message
 
@@ -177,7 +177,7 @@ def test_a_declared_dimension_of_the_whole_sheet_is_refused():
 @pytest.mark.parametrize("cell", [b'<c r="XFD1048576"><v>1</v></c>', b'<c r="A2" r ="XFD1048576"><v>1</v></c>',
                                   b"<c r='XFD1048576'><v>1</v></c>"])
 def test_two_cells_a_whole_sheet_apart_are_refused_and_the_worker_survives(cell):
-    """Issue 11: two cells at A1 and XFD1048576 would make the parser allocate the whole grid (17 billion
+    """two cells at A1 and XFD1048576 would make the parser allocate the whole grid (17 billion
     cells): the child parser dies of its memory limit, this process does not, and the words say why —
     however the far cell's position is written (a second r attribute, single quotes)."""
     error = refused(xlsx(b'<row r="1048576">' + cell + b"</row>", dimension="A1:C2"))
@@ -185,7 +185,7 @@ def test_two_cells_a_whole_sheet_apart_are_refused_and_the_worker_survives(cell)
 
 
 def test_a_million_empty_rows_are_skipped_and_a_million_rows_of_empty_cells_refused():
-    """Issue 11: a million <row/> elements without cells cost nothing (no data row: 400); a million rows
+    """a million <row/> elements without cells cost nothing (no data row: 400); a million rows
     of empty cells make a grid past the bound (413 with the limit); both within seconds."""
     empty_rows = b"".join(b'<row r="%d"/>' % i for i in range(2, 1_000_002))
     error = refused(xlsx(empty_rows, dimension="A1:C1"), limits=spreadsheets.LIMITS)
@@ -196,7 +196,7 @@ def test_a_million_empty_rows_are_skipped_and_a_million_rows_of_empty_cells_refu
 
 
 def test_more_data_rows_than_the_list_kind_allows_are_refused_while_reading():
-    """Issue 11: rows are bounded per list kind (5,000 on a face-to-face list)."""
+    """rows are bounded per list kind (5,000 on a face-to-face list)."""
     rows = b"".join(b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>X</t></is></c></row>' % (i, i)
                     for i in range(2, SMALL.rows + 3))
     error = refused(xlsx(rows, dimension=f"A1:C{SMALL.rows + 2}"))
@@ -204,7 +204,7 @@ def test_more_data_rows_than_the_list_kind_allows_are_refused_while_reading():
 
 
 def test_formulas_are_read_as_the_values_excel_stored_never_evaluated():
-    """Issue 11: =HYPERLINK(…) gives its stored value, text beginning with = stays text (nothing evaluated)."""
+    """=HYPERLINK(…) gives its stored value, text beginning with = stays text (nothing evaluated)."""
     number = make_id_number("140502", dt.date(1990, 3, 15), 101)
     body = (f'<row r="2"><c r="A2" t="inlineStr"><is><t>{number}</t></is></c>'
             '<c r="B2" t="str"><f>HYPERLINK("http://evil.example/","张三")</f><v>张三</v></c>'
@@ -219,7 +219,7 @@ def test_formulas_are_read_as_the_values_excel_stored_never_evaluated():
 # --- CSV and other files -----------------------------------------------------------------------------
 
 def test_a_csv_with_a_100_mb_line_is_refused_by_size_and_a_5_mb_line_by_the_line_bound():
-    """Issue 11: a CSV line of 100 MB is refused before it is read (413, the size), one of 5 MB under the
+    """a CSV line of 100 MB is refused before it is read (413, the size), one of 5 MB under the
     upload limit by the line's bound (413 with the limit) — neither split into millions of fields."""
     error = refused(b"\xe8\xaf\x81\xe4\xbb\xb6\xe5\x8f\xb7\xe7\xa0\x81,\xe5\xa7\x93\xe5\x90\x8d\n" + b"1," * (50 * MB),
                     name="名单.csv", memory=24 * MB)
@@ -229,13 +229,13 @@ def test_a_csv_with_a_100_mb_line_is_refused_by_size_and_a_5_mb_line_by_the_line
 
 
 def test_a_csv_of_a_million_empty_lines_is_refused_by_its_line_count():
-    """Issue 11: a million lines are refused before the CSV parser runs over them."""
+    """a million lines are refused before the CSV parser runs over them."""
     error = refused("证件号码,姓名,通过科目数\n".encode() + b",,\n" * 1_000_000, name="名单.csv")
     assert error.status_code == 413 and "1,000,002行" in error.message and "上限5,260行" in error.message
 
 
 def test_wrong_encodings_are_read_or_refused_in_words():
-    """Issue 11: UTF-16 with a BOM (Excel's "Unicode text") is read; text of another encoding is a 415 that
+    """UTF-16 with a BOM (Excel's "Unicode text") is read; text of another encoding is a 415 that
     says so; UTF-16 without a BOM is not text we know (415)."""
     text = "证件号码\t姓名\t通过科目数\n140502199003151018\t张三\t2\n"
     rows = read_table(upload(text.encode("utf-16"), "名单.csv"), required=("id_number", "name", "subjects")).rows
@@ -247,13 +247,13 @@ def test_wrong_encodings_are_read_or_refused_in_words():
 
 
 def test_an_old_xls_renamed_xlsx_is_refused_in_words():
-    """Issue 11: an .xls (OLE2) named .xlsx is recognised by its bytes: save it as .xlsx."""
+    """an.xls (OLE2) named.xlsx is recognised by its bytes: save it as.xlsx."""
     error = refused(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4096)
     assert error.status_code == 415 and "旧版 Excel（.xls）" in error.message
 
 
 def test_reading_stops_at_the_time_bound(monkeypatch):
-    """Issue 11: the rows are read within ``Limits.seconds``; past it the reader stops and says so."""
+    """the rows are read within ``Limits.seconds``; past it the reader stops and says so."""
     clock = iter([0.0] + [10_000.0] * 100)
     monkeypatch.setattr(spreadsheets, "_clock", lambda: next(clock))
     error = refused(exam_xlsx([("张三", "X", 1)]))
@@ -263,7 +263,7 @@ def test_reading_stops_at_the_time_bound(monkeypatch):
 # --- through the services: nothing stored ---------------------------------------------------------
 
 def test_a_hostile_upload_stores_nothing_on_either_page(client, institution_user, province_staff, training):
-    """Issue 11: refused at the upload with the reader's words, on the exam page and the face-to-face page."""
+    """refused at the upload with the reader's words, on the exam page and the face-to-face page."""
     from cpe.lists.tests.test_face_to_face import scan
 
     login_staff(client, province_staff)
@@ -278,7 +278,7 @@ def test_a_hostile_upload_stores_nothing_on_either_page(client, institution_user
 
 
 def test_a_list_refused_while_its_rows_are_read_fails_with_the_words_and_keeps_no_row(province_staff, monkeypatch):
-    """Issue 11: a bound passed in the task (here the rows) fails the import with the reader's words."""
+    """a bound passed in the task (here the rows) fails the import with the reader's words."""
     monkeypatch.setattr(exams, "LIMITS", Limits(rows=2))
     number = make_id_number("140502", dt.date(1990, 3, 15), 101)
     exam_import = exams.exam_import_create(year=2025, exam="cpa", by=province_staff, upload=upload(
@@ -291,7 +291,7 @@ def test_a_list_refused_while_its_rows_are_read_fails_with_the_words_and_keeps_n
 
 def test_the_list_tasks_have_time_limits_and_a_soft_one_fails_the_list_in_words(province_staff, institution_user,
                                                                                training, monkeypatch):
-    """Issue 11: soft and hard time limits on the tasks that read uploads (and defaults for every task);
+    """soft and hard time limits on the tasks that read uploads (and defaults for every task);
     the soft one stops the check and the list says why."""
     assert (check_exam_import.soft_time_limit, check_exam_import.time_limit) == CHECK_EXAM_LIMITS
     assert (check_attendance_list.soft_time_limit, check_attendance_list.time_limit) == CHECK_ATTENDANCE_LIMITS

@@ -1,4 +1,4 @@
-"""One reader and one row checker for both list kinds (issue 10; R-CE-9, R-CE-10).
+"""One reader and one row checker for both list kinds (R-CE-9, R-CE-10).
 
 Face-to-face lists and exam pass lists classify an ID number, normalise a name and refuse a file the
 same way, because the same code does it: an ID Excel stored as a number is reported as exactly that.
@@ -52,7 +52,7 @@ def exam_row(province_staff, content: bytes, name: str = "合格名单.xlsx") ->
 
 
 def test_an_id_stored_by_excel_as_a_number_is_reported_as_such_in_both_list_kinds(institution_user, province_staff):
-    """Issue 10: the cell Excel turned into 1.40502E+17 is named as that, with the fix, on either list."""
+    """the cell Excel turned into 1.40502E+17 is named as that, with the fix, on either list."""
     collected("张三")
     as_number = float(NUMBER.replace("X", "0"))
     assert excel_general(as_number) == AS_EXCEL_SHOWS and id_number_problem(AS_EXCEL_SHOWS) == EXCEL_WORDS
@@ -67,7 +67,7 @@ def test_an_id_stored_by_excel_as_a_number_is_reported_as_such_in_both_list_kind
 @pytest.mark.parametrize("dot", ["•", "‧", "・", "･", "．", "."])
 def test_a_minority_name_matches_whichever_middle_dot_was_typed_in_both_list_kinds(
         institution_user, province_staff, dot):
-    """Issue 10: 阿卜杜·热合曼 on file is the person listed as 阿卜杜{dot}热合曼 (one name normalisation)."""
+    """阿卜杜·热合曼 on file is the person listed as 阿卜杜{dot}热合曼 (one name normalisation)."""
     collected("阿卜杜·热合曼")
     typed = f"阿卜杜{dot}热合曼"
     assert normalise_name(f" {typed} ") == "阿卜杜·热合曼"
@@ -76,7 +76,7 @@ def test_a_minority_name_matches_whichever_middle_dot_was_typed_in_both_list_kin
 
 
 def test_both_list_kinds_answer_413_and_415_alike(client, institution_user, province_staff, settings):
-    """Issue 10: the same size limit and the same 415 for a file that is no list, on the page of either kind."""
+    """the same size limit and the same 415 for a file that is no list, on the page of either kind."""
     training = make_training(institution_user)
     fake = b"%PDF-1.4 not a list"
     login_staff(client, institution_user)

@@ -1,6 +1,6 @@
 """The set-based list path: one statement checks a list, one INSERT … SELECT registers it, the same
-answers as row by row (issue 14 target 1; R-CE-9, R-CE-10, R-CE-12, R-CE-13), and ID numbers masked on
-the list pages (issue 11, "Full ID numbers outside the audited reveal").
+answers as row by row (R-CE-9, R-CE-10, R-CE-12, R-CE-13), and ID numbers masked on
+the list pages.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_the_whitespace_removed_from_names_is_what_python_calls_whitespace():
 @pytest.mark.parametrize("name", ["阿卜杜 · 热合曼", "阿卜杜\u3000•热合曼", "阿卜杜\xa0‧热合曼\t", " 张\n三 ",
                                   "阿卜杜・热合曼", "买买提．艾力", "A.B", "x" * 80, "阿卜杜\u2028∙热合曼"])
 def test_the_sql_normalisation_of_a_name_is_normalise_name(name):
-    """Issue 10: the archive's name is compared in SQL with the same normalisation the row's name had."""
+    """the archive's name is compared in SQL with the same normalisation the row's name had."""
     sql, params = normalised_name_sql("%s")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {sql}", [name, *params])
@@ -70,7 +70,7 @@ def test_the_sql_normalisation_of_a_name_is_normalise_name(name):
 # --- the ledger: the staged batch answers as the row batch does ----------------------------------------
 
 def test_a_staged_batch_registers_and_refuses_exactly_as_a_list_of_rows(province_staff):
-    """Issue 14 target 1, issue 10 (one way in): R-CE-12, the one-per-source rule and the same person twice
+    """issue 10 (one way in): R-CE-12, the one-per-source rule and the same person twice
     give the same entries, the same refused rows and the same audit figures, staged or not."""
     ready, waiting = archives(4), archives(2, first=10, collected=False)
     order = [*ready, *waiting, ready[1]]  # ready[1] twice
@@ -114,7 +114,7 @@ def test_a_staged_batch_in_a_frozen_year_is_refused_whole():
 # --- an exam list: a fixed number of statements, one audit row ------------------------------------------
 
 def test_checking_and_registering_cost_the_same_statements_for_ten_rows_as_for_two_thousand(staff, province_staff):
-    """Issue 14 target 1: the check is COPY + one INSERT … SELECT, the registering one ledger batch: the
+    """the check is COPY + one INSERT … SELECT, the registering one ledger batch: the
     number of queries does not grow with the list."""
     people = archives(2_010)
     costs = []
@@ -166,7 +166,7 @@ def test_a_first_row_with_a_wrong_count_is_told_of_its_later_duplicate(staff):
     assert rows[4] == rows[5] == "与第3行重复"
 
 
-# --- masked ID numbers on the list pages (issue 11) ----------------------------------------------------
+# --- masked ID numbers on the list pages ----------------------------------------------------
 
 def full_numbers(*numbers: str) -> set[str]:
     """Each number, and the 17 digits before its check character (a mistyped number is almost the person's)."""
@@ -174,7 +174,7 @@ def full_numbers(*numbers: str) -> set[str]:
 
 
 def test_the_face_to_face_pages_show_no_full_id_number(client, institution_user, training, people, county_reviewer):
-    """Issue 11: the bureau's list page (and the institution's) mask every ID number, as the API does."""
+    """the bureau's list page (and the institution's) mask every ID number, as the API does."""
     attendance = uploaded(training, messy_rows(people), institution_user)
     numbers = full_numbers(*(p.id_number for p in people.values()))
     numbers |= full_numbers(*attendance.rows.exclude(id_number="").values_list("id_number", flat=True))
@@ -189,7 +189,7 @@ def test_the_face_to_face_pages_show_no_full_id_number(client, institution_user,
 
 
 def test_the_exam_list_problem_rows_show_no_full_id_number(staff):
-    """Issue 11: rows with problems (a wrong check digit, a name that differs) are masked like the others."""
+    """rows with problems (a wrong check digit, a name that differs) are masked like the others."""
     person = archives(1)[0]
     stranger = make_id_number("140105", dt.date(1985, 5, 5), 777)
     exam_import = checked(staff, xlsx([("别人", person.id_number, 1), ("王五", wrong_check_digit(person.id_number), 1),

@@ -1,5 +1,5 @@
 """python manage.py sweep_orphaned_uploads [--dry-run] [--grace-hours N]: what the daily beat task
-``records.tasks.sweep_orphaned_uploads`` does, on demand (issue 11, orphaned uploads)."""
+``records.tasks.sweep_orphaned_uploads`` does, on demand."""
 
 import datetime as dt
 
