@@ -1,4 +1,4 @@
-"""Every event class of issue 11 is an audit row with who, what, when and from where (security promises 55, 56).
+"""Every event class the audit trail promises is a row with who, what, when and from where (security promises 55, 56).
 
 Login, failure, lockout, refusal (403), a 404 for another region's object, reveal, export, decision and
 admin action: each appears after its action, with the actor, the client's address (kjzx.http.client_ip)

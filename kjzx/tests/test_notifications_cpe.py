@@ -123,7 +123,7 @@ def test_completing_the_year_before_the_round_means_no_reminder(time_machine, pe
 
 
 def test_a_round_killed_half_way_resumes_and_tells_nobody_twice(time_machine, people, monkeypatch):
-    """Issue 11 "Background work" / batches commit with the round's cursor; a failure in the
+    """Background work: batches commit with the round's cursor; a failure in the
     second batch rolls back that batch only; the next run tells exactly those left."""
     nothing, partial, _complete, _bystander = people
     monkeypatch.setattr(reminders, "BATCH", 1)

@@ -378,7 +378,7 @@ def test_an_unknown_outcome_is_never_sent_again(person, settings):
 
 
 def test_the_sweep_marks_a_dead_workers_send_unknown_and_requeues_lost_tasks(person, settings, monkeypatch):
-    """Issue 13 / a lease that ran out means the worker died holding it → unknown, never resent;
+    """A lease that ran out means the worker died holding it → unknown, never resent;
     a pending row whose task was lost is queued again, and sent once."""
     with transaction.atomic():
         lost = notification_send(user=person, title="已退回", event="collection.returned")

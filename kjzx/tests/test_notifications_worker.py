@@ -235,7 +235,7 @@ def statuses() -> Counter:
 
 def test_a_worker_killed_in_the_middle_of_a_batch_sends_each_message_at_most_once(
         private_queue, workers, tmp_path):
-    """Issue 13 / 100 notifications × (e-mail + SMS) = 200 deliveries in one task; the worker is
+    """100 notifications × (e-mail + SMS) = 200 deliveries in one task; the worker is
     SIGKILLed while the SMTP server holds the 40th e-mail. After a restart and the sweep: 199 sent exactly
     once (SMTP server and SMS log agree with the rows), the one in flight "unknown" and never resent."""
     people = [make_accountant(sequence=100 + i, name=f"测试{i:03d}", mobile=f"139{i:08d}") for i in range(100)]
@@ -309,7 +309,7 @@ def connect(**options) -> psycopg.Connection:
 
 def test_a_worker_killed_in_the_middle_of_a_deadline_sweep_escalates_each_item_exactly_once(
         private_queue, workers, tmp_path):
-    """Issue 11 "Background work" / R-DL-2, R-DL-3: overdue collections of 城区 and changes of 沁水. The
+    """Background work, R-DL-2, R-DL-3: overdue collections of 城区 and changes of 沁水. The
     sweep commits the collections' batch, has claimed and stamped the changes' batch, and is SIGKILLed
     there; that batch rolls back. After a restart: every item escalated exactly once — one audit event,
     one notification per recipient, one digest entry each — and a third run finds nothing.

@@ -1,6 +1,6 @@
 """Images: a pixel bound read from the header, decoding memory bounded, re-encoded clean (security 35).
 
-Before issue 11 a 36-megapixel JPEG was decoded in full and re-encoded (522 MB peak measured here,
+Before these bounds a 36-megapixel JPEG was decoded in full and re-encoded (522 MB peak measured here,
 276 MB in the issue), a 24-megapixel one cost 348 MB, and a JPEG carrying a ZIP or a PNG carrying
 HTML was stored (re-encoded). Each test below failed on that code.
 """

@@ -1,6 +1,6 @@
 """The PDF check: no scripts through, bounded memory and time (security 36, first and third holes).
 
-Before issue 11 the check inflated every Flate stream (50 MB each) and kept them all: the deflate bomb
+Before these bounds the check inflated every Flate stream (50 MB each) and kept them all: the deflate bomb
 below took 1.55 GB and was accepted; JavaScript in an ASCIIHex, ASCII85, LZW or predicted object
 stream, /SubmitForm, /AA, /GoToR, /ImportData, an /EF attachment without /Type, HTML and a ZIP in a
 PDF were all stored; and a forbidden name met by chance in image data (/JS in a JPEG) refused a good
@@ -158,7 +158,7 @@ def test_the_header_must_open_the_file():
 
 def test_ordinary_pdfs_pass():
     """What people upload passes: a scan with a JPEG inside, a page with a link, object and xref streams with
-    predictors, and image data that happens to hold "/JS" (before issue 11 that refused a good scan)."""
+    predictors, and image data that happens to hold "/JS" (an earlier check refused such a good scan)."""
     scan = io.BytesIO()
     scan_image((1240, 1754)).save(scan, format="PDF", resolution=150)
     pdf_check(scan.getvalue())

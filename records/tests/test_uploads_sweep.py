@@ -1,6 +1,6 @@
 """Files without a row are swept (security 37).
 
-Before issue 11 nothing removed the file of an upload whose transaction rolled back: it stayed in
+Before the sweep nothing removed the file of an upload whose transaction rolled back: it stayed in
 storage, holding personal data, with no row pointing to it.
 """
 

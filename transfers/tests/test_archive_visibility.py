@@ -1,7 +1,7 @@
 """Seeing a transfer is not seeing the archive it moves: one rule for the page and the API (R-ACL-1, R-TRF-1).
 
-Issue 11, "The transfer API hands the destination bureau the whole archive before it has any business
-seeing it": ``GET /api/v1/transfers/{id}/`` returned ``archive`` (address, mobile, e-mail, education,
+Before this, the transfer API handed the destination bureau the whole archive before it had any business
+seeing it: ``GET /api/v1/transfers/{id}/`` returned ``archive`` (address, mobile, e-mail, education,
 qualifications, employer) to the destination county while the transfer was only submitted, and to the
 origin after the archive had moved; the page hid it. Both now ask
 :func:`transfers.selectors.transfer_archive_for`.

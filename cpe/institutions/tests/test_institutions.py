@@ -223,7 +223,7 @@ def test_more_than_ten_hours_a_day_and_past_dates_are_refused(client, institutio
 
 def test_raising_the_daily_cap_of_the_standard_lets_a_plan_of_12_hours_a_day_be_filed(
         client, institution_user, province_staff):
-    """Issue 10 (policy numbers from data), R-CE-9: the daily cap is the face-to-face CreditStandard's in force
+    """Policy numbers from data, R-CE-9: the daily cap is the face-to-face CreditStandard's in force
     for the plan's year; the province raises it to 36 credits (12 学时) a day and a 12-学时 plan is filed."""
     mine = make_filed(institution_user)
     teacher = Teacher.objects.create(institution=mine, name="孙老师", title="讲师", field="会计")

@@ -1,6 +1,6 @@
 """Credit certificates (学分证明): issuing, numbering, the PDF, public verification, revocation (R-CE-13, R-CE-15).
 
-Issue 12, "A certificate that proves itself". The signature and the seal: test_certificate_signing.py.
+A certificate that proves itself. The signature and the seal: test_certificate_signing.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The one way credits enter the ledger: credits_register, set-based, and credit_register its one-row case.
 
-Issue 10 ("one way credits enter the ledger"): the year lock, R-CE-12, R-CE-13, the one-per-source
+One way credits enter the ledger: the year lock, R-CE-12, R-CE-13, the one-per-source
 constraint, the messages and the audit live in credits_register alone.
 """
 

@@ -132,7 +132,7 @@ def test_valid_rows_register_90_credits_per_subject_into_the_exam_year(staff, pe
 
 
 def test_the_exam_credit_standard_decides_what_a_list_registers(staff, people, province_staff):
-    """Issue 10 (policy numbers from data), R-CE-10: the province adds an exam CreditStandard of 60 a subject
+    """Policy numbers from data, R-CE-10: the province adds an exam CreditStandard of 60 a subject
     for 2024 and the list registers 60 per subject — six for the CPA's professional stage — and says so."""
     zhang, li = people
     credit_standard_save(standard=CreditStandard(

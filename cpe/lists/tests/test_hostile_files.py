@@ -1,6 +1,6 @@
 """Hostile spreadsheets: refused or handled in words, in bounded memory and time, nothing stored.
 
-Issue 11, "A spreadsheet of a few KB burns CPU for hours" and the spreadsheet half of "Hostile input":
+A spreadsheet of a few KB must not burn CPU for hours, and the spreadsheet half of the hostile input:
 an .xlsx that declares a huge sheet or millions of shared strings kept the parser busy for minutes
 (openpyxl, in the request for a face-to-face list). Every file here is generated in code; each is read
 by the one reader (:mod:`cpe.lists.spreadsheets`) within a few seconds and a few tens of MB of the

@@ -51,7 +51,7 @@ def archives(count: int, *, first: int = 0, collected: bool = True) -> list[Arch
 # --- one rule, two forms: the name in Python and in SQL ----------------------------------------------
 
 def test_the_whitespace_removed_from_names_is_what_python_calls_whitespace():
-    """Issue 10 (one name normalisation): the table behind normalise_name is every character ``\\s`` matches."""
+    """One name normalisation: the table behind normalise_name is every character ``\\s`` matches."""
     matched = {chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c))}
     assert set(WHITESPACE) == matched
 
@@ -70,7 +70,7 @@ def test_the_sql_normalisation_of_a_name_is_normalise_name(name):
 # --- the ledger: the staged batch answers as the row batch does ----------------------------------------
 
 def test_a_staged_batch_registers_and_refuses_exactly_as_a_list_of_rows(province_staff):
-    """issue 10 (one way in): R-CE-12, the one-per-source rule and the same person twice
+    """One way in: R-CE-12, the one-per-source rule and the same person twice
     give the same entries, the same refused rows and the same audit figures, staged or not."""
     ready, waiting = archives(4), archives(2, first=10, collected=False)
     order = [*ready, *waiting, ready[1]]  # ready[1] twice
