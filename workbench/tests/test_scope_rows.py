@@ -77,6 +77,16 @@ def test_the_open_counts_read_the_index_of_each_kinds_open_rows():
         sql, params = _open_select(kind, "{t}.jurisdiction_id, COUNT(*), COUNT(*) FILTER (WHERE {t}.due_date < %s)",
                                    None)
         with connection.cursor() as cursor:
+            # The other partial indexes on the open rows (the queue's due-date index) cost the same on a table of
+            # a few rows, and which one wins then depends on the statistics left by the tests before: set them
+            # aside inside the test's transaction, so the plan shows whether this index answers the counts.
+            cursor.execute(
+                "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                "WHERE x.indrelid = %s::regclass AND x.indpred IS NOT NULL AND i.relname <> %s "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
+                [model._meta.db_table, name])
+            for (other,) in cursor.fetchall():
+                cursor.execute(f'DROP INDEX "{other}"')
             cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute("SET LOCAL enable_bitmapscan = off")
             cursor.execute(f"EXPLAIN {sql} GROUP BY 1", ["2026-12-05", *params])
