@@ -105,22 +105,37 @@ def _contribute(cursor, sign: int, where: str, params: Sequence = ()) -> None:
         f"ON CONFLICT (region_id, year_id, month) DO UPDATE SET {_add(MONTH, ('completed',))}", params)
 
 
+def _derive_select(rows: str, *, kept: bool) -> tuple[str, str]:
+    """Region, obliged, completed and completed month (this month, the one parameter ``%s``, when newly
+    complete) of person rows: ``rows`` is a FROM item aliased ``p`` with ``archive_id``, ``year_id``, ``total``
+    and ``professional``; ``kept``: a frozen year keeps p's obliged, completed and month (else false, NULL:
+    a new row). Returns (the four columns, the FROM clause)."""
+    frozen = "y.frozen_at IS NOT NULL"
+    complete = "p.total >= y.required_total AND p.professional >= y.required_professional"
+    obliged = "COALESCE(o.active AND o.start_year <= p.year_id, false)"
+    keep = ({"obliged": "p.obliged", "completed": "p.completed", "month": "p.completed_month",
+             "new_month": "COALESCE(p.completed_month, %s)"} if kept else
+            {"obliged": "false", "completed": "false", "month": "NULL", "new_month": "%s"})
+    return (f"o.region_id AS region_id, CASE WHEN {frozen} THEN {keep['obliged']} ELSE {obliged} END AS obliged, "
+            f"CASE WHEN {frozen} THEN {keep['completed']} WHEN {complete} THEN true ELSE false END AS completed, "
+            f"CASE WHEN {frozen} THEN {keep['month']} WHEN {complete} THEN {keep['new_month']} ELSE NULL END "
+            f"AS completed_month",
+            f"FROM {rows} JOIN {YEAR} y ON y.year = p.year_id LEFT JOIN {OBLIGATION} o ON o.archive_id = p.archive_id")
+
+
 def _derive(cursor, where: str, params: Sequence, month: int) -> None:
     """Set the person rows' region, obliged and completed from their archive's obligation row and the
-    year's policy (R-CE-1, R-CE-3). A frozen year keeps what the credit-information file says (R-CE-13)."""
-    frozen = f"EXISTS (SELECT 1 FROM {YEAR} y WHERE y.year = p.year_id AND y.frozen_at IS NOT NULL)"
-    complete = (f"EXISTS (SELECT 1 FROM {YEAR} y WHERE y.year = p.year_id AND p.total >= y.required_total "
-                f"AND p.professional >= y.required_professional)")
-    obliged = (f"EXISTS (SELECT 1 FROM {OBLIGATION} o WHERE o.archive_id = p.archive_id AND o.active "
-               f"AND o.start_year <= p.year_id)")
+    year's policy (R-CE-1, R-CE-3). A frozen year keeps what the credit-information file says (R-CE-13).
+
+    One join of the rows with their obligation and year, not a look-up per row and column, and only the rows
+    whose figures change are written (a new row is inserted right: :func:`credit_summaries_add`)."""
+    columns, joined = _derive_select(f"{PERSON} p", kept=True)
     cursor.execute(
-        f"UPDATE {PERSON} AS p SET "
-        f"region_id = (SELECT o.region_id FROM {OBLIGATION} o WHERE o.archive_id = p.archive_id), "
-        f"obliged = CASE WHEN {frozen} THEN p.obliged ELSE {obliged} END, "
-        f"completed = CASE WHEN {frozen} THEN p.completed ELSE {complete} END, "
-        f"completed_month = CASE WHEN {frozen} THEN p.completed_month "
-        f"WHEN {complete} THEN COALESCE(p.completed_month, %s) ELSE NULL END "
-        f"WHERE {where}", (month, *params))
+        f"UPDATE {PERSON} AS t SET region_id = x.region_id, obliged = x.obliged, completed = x.completed, "
+        f"completed_month = x.completed_month "
+        f"FROM (SELECT p.id AS id, {columns} {joined} WHERE {where}) x "
+        f"WHERE t.id = x.id AND (t.region_id IS DISTINCT FROM x.region_id OR t.obliged <> x.obliged "
+        f"OR t.completed <> x.completed OR t.completed_month IS DISTINCT FROM x.completed_month)", (month, *params))
 
 
 # --- credits registered or reversed --------------------------------------------------------------
@@ -152,17 +167,30 @@ def credit_summaries_add(rows_sql: str, params: Sequence = (), *, today: dt.date
         # load): their obligation row now, and their place in the region's obliged count
         staged = RawSQL(f"SELECT d.archive_id FROM {DELTA} d", ())
         select, select_params = _obligation_select(Archive.objects.filter(pk__in=staged))
-        cursor.execute(f"INSERT INTO {OBLIGATION} (archive_id, region_id, active, start_year) {select} "
-                       f"ON CONFLICT (archive_id) DO NOTHING RETURNING archive_id", select_params)
-        new = [row[0] for row in cursor.fetchall()]
-        if new:
-            _obligation_contribute(cursor, 1, f"SELECT a.id FROM {Archive._meta.db_table} a WHERE a.id IN "
-                                              f"({', '.join(['%s'] * len(new))})", new)
+        insert = (f"INSERT INTO {OBLIGATION} (archive_id, region_id, active, start_year) {select} "
+                  f"ON CONFLICT (archive_id) DO NOTHING")
+        if connection.vendor == "postgresql":  # the rows it inserted counted in the same statement
+            cursor.execute(
+                f"WITH new AS ({insert} RETURNING region_id, active, start_year) "
+                f"INSERT INTO {REGION_OBLIGATION} (region_id, start_year, people) "
+                f"SELECT n.region_id, n.start_year, COUNT(*) FROM new n WHERE n.active AND n.region_id IS NOT NULL "
+                f"AND n.start_year IS NOT NULL GROUP BY n.region_id, n.start_year "
+                f"ON CONFLICT (region_id, start_year) DO UPDATE SET {_add(REGION_OBLIGATION, ('people',))}",
+                select_params)
+        else:  # SQLite (the development database) has no INSERT inside WITH
+            cursor.execute(f"{insert} RETURNING archive_id", select_params)
+            if new := [row[0] for row in cursor.fetchall()]:
+                _obligation_contribute(cursor, 1, f"SELECT a.id FROM {Archive._meta.db_table} a WHERE a.id IN "
+                                                  f"({', '.join(['%s'] * len(new))})", new)
         _contribute(cursor, -1, touched)
+        # a person's first row of the year is written with its figures; a row there already adds the credits
+        # and :func:`_derive` rewrites what changed
+        columns, joined = _derive_select(f"{DELTA} p", kept=False)
         cursor.execute(
-            f"INSERT INTO {PERSON} (archive_id, year_id, obliged, completed, {', '.join(CREDITS)}) "
-            f"SELECT d.archive_id, d.year_id, false, false, {', '.join('d.' + c for c in CREDITS)} FROM {DELTA} d "
-            f"WHERE true ON CONFLICT (archive_id, year_id) DO UPDATE SET {_add(PERSON, CREDITS)}")
+            f"INSERT INTO {PERSON} (archive_id, year_id, region_id, obliged, completed, completed_month, "
+            f"{', '.join(CREDITS)}) SELECT p.archive_id, p.year_id, {columns}, "
+            f"{', '.join('p.' + c for c in CREDITS)} {joined} WHERE true "
+            f"ON CONFLICT (archive_id, year_id) DO UPDATE SET {_add(PERSON, CREDITS)}", (this_month(today),))
         _derive(cursor, touched, (), this_month(today))
         _contribute(cursor, 1, touched)  # the temporary table goes with the next batch or the connection
 

@@ -121,8 +121,12 @@ class CreditEntry(models.Model):
     PostgreSQL a trigger also refuses UPDATE and DELETE of any row.
     """
 
-    archive = models.ForeignKey(Archive, verbose_name=_("档案"), on_delete=models.PROTECT, related_name="credits")
-    year = models.ForeignKey(CEYear, verbose_name=_("年度"), on_delete=models.PROTECT, related_name="entries")
+    # no index of their own: (archive, year) and (year, archive) below lead with each (every index costs
+    # every registered row a write; bench/README.md, lists)
+    archive = models.ForeignKey(Archive, verbose_name=_("档案"), on_delete=models.PROTECT, related_name="credits",
+                                db_index=False)
+    year = models.ForeignKey(CEYear, verbose_name=_("年度"), on_delete=models.PROTECT, related_name="entries",
+                             db_index=False)
     subject_kind = models.CharField(_("科目类别"), max_length=20, choices=SubjectKind.choices)
     form = models.CharField(_("形式"), max_length=20, choices=CreditForm.choices)
     credits = models.DecimalField(_("学分"), max_digits=6, decimal_places=1)

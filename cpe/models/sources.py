@@ -73,7 +73,8 @@ class AttendanceList(models.Model):
 class AttendanceRow(models.Model):
     """One row of a face-to-face list, with its problem in words if any."""
 
-    list = models.ForeignKey(AttendanceList, on_delete=models.CASCADE, related_name="rows")
+    list = models.ForeignKey(AttendanceList, on_delete=models.CASCADE, related_name="rows",
+                             db_index=False)  # attendance_row_once leads with it
     row_no = models.PositiveIntegerField(_("行号"))
     id_number = EncryptedTextField(_("证件号码"), blank=True, hash_field="id_number_hash")
     id_number_hash = KeyedHashField(source="id_number", purpose="id_number")
@@ -143,7 +144,8 @@ class ExamImport(models.Model):
 class ExamRow(models.Model):
     """One person of an exam list: subjects passed → 90 credits each in the exam year (R-CE-10)."""
 
-    import_file = models.ForeignKey(ExamImport, on_delete=models.CASCADE, related_name="rows")
+    import_file = models.ForeignKey(ExamImport, on_delete=models.CASCADE, related_name="rows",
+                                    db_index=False)  # exam_row_once and exam_row_state_idx lead with it
     row_no = models.PositiveIntegerField(_("行号"))
     id_number = EncryptedTextField(_("证件号码"), blank=True, hash_field="id_number_hash")
     id_number_hash = KeyedHashField(source="id_number", purpose="id_number")

@@ -66,7 +66,17 @@ def rows_check_into(table: OpenTable, *, model, parent: str, parent_id: int, qua
         values = ", ".join(f"c.{name}" for name in (*carry, "archive_id", "state", "problem"))
         stage.insert(f"INSERT INTO {model._meta.db_table} ({', '.join(targets)}) SELECT %s, {values} FROM ({sql}) c",
                      [parent_id, *params])
+    _analyze(model)
     return count
+
+
+def _analyze(model) -> None:
+    """The row table's statistics after a list's rows went in: without them the planner guesses one row for
+    "this list's waiting rows" and checks them again by a nested loop (5,000 waiting rows of a 100,000-row
+    list: 11.4 s, measured; 0.1 s with a hash join). Autovacuum would not run for one list among many."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
 def _sealer(model) -> Callable[[tuple], tuple]:
