@@ -368,6 +368,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # drf-spectacular's default hook, then: every operation with a body documents the 415 it may answer.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "kjzx.workflow_api.document_unsupported_media_type"],
 }
 
 # --- Celery (Redis in production; kombu's filesystem transport when nothing is configured) ---

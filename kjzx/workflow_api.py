@@ -59,6 +59,23 @@ ERROR_415 = OpenApiResponse({"oneOf": [FIELD_ERRORS, MESSAGE]},
                             description="不接受的文件类型（按内容识别），或请求的 Content-Type 不被接受")
 
 
+def document_unsupported_media_type(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation that reads a body documents its 415.
+
+    A body of a Content-Type none of the view's parsers reads is DRF's UnsupportedMediaType, a 415 (kjzx.api's
+    exception handler) on any such operation, not only the uploads; schemathesis' stateful phase found it
+    undocumented on the transition doors (tests/surface/test_fuzz_stateful.py), and it was on every operation
+    with a body that did not list it.
+    """
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("415", {
+                    "content": {"application/json": {"schema": {"oneOf": [FIELD_ERRORS, MESSAGE]}}},
+                    "description": ERROR_415.description})
+    return result
+
+
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
     """The documented error responses of an operation: ``errors(400, 401, 404)``."""
     table = {400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404, 409: ERROR_409, 413: ERROR_413,

@@ -329,7 +329,8 @@ def reveal_schema(label: str):
     return extend_schema(
         summary=f"{label}：查看完整证件号码", request=RevealInput,
         description="审核人员说明原因后取得申请人的完整证件号码；每次调用写一条审计记录（查看人、档案、原因）。"
-                    "缺少原因或原因不足2字、超过200字 → 400；不在管辖范围内，或调用者不是审核人员 → 404。",
+                    f"缺少原因，原因不足{REASON_MIN}字、超过{REASON_MAX}字或含空字符 → 400；"
+                    "不在管辖范围内，或调用者不是审核人员 → 404。",
         responses={200: RevealOutput, **errors(400, 401, 404, 415)})
 
 

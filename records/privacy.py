@@ -45,10 +45,16 @@ def archive_visible_to_reviewer(user, archive: Archive) -> bool:
 
 
 def clean_reveal_reason(reason) -> str:
-    """The reason as stored: trimmed, 4–200 characters; otherwise a DomainError on ``reason``."""
+    """The reason as stored: trimmed, 4–200 characters, no NUL; otherwise a DomainError on ``reason``.
+
+    PostgreSQL stores no NUL character (U+0000) in text or jsonb: one in the reason was a 500 (found by
+    schemathesis' stateful phase, tests/surface/test_fuzz_stateful.py); it is a 400 like any bad reason.
+    """
     text = reason.strip() if isinstance(reason, str) else ""
     if not text:
         raise DomainError({"reason": ["请填写查看完整证件号码的原因。"]})
+    if "\x00" in text:
+        raise DomainError({"reason": ["查看原因中不能含有空字符。"]})
     if not REASON_MIN <= len(text) <= REASON_MAX:
         raise DomainError({"reason": [f"查看原因应为{REASON_MIN}至{REASON_MAX}个字。"]})
     return text

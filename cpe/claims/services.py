@@ -85,7 +85,7 @@ FORMS: dict[str, tuple[tuple[str, ...], str, str | None]] = {
 def _clean_value(key: str, value) -> object:
     """One detail, checked; raises ValueError with the message."""
     if key in CHOICES:
-        if value not in CHOICES[key]:
+        if not isinstance(value, str) or value not in CHOICES[key]:  # a list or an object is no choice either
             raise ValueError(f"{DETAIL_LABELS[key]}应为：" + "、".join(f"{k}（{v}）" for k, v in CHOICES[key].items())
                              + "。")
         return value
@@ -103,7 +103,7 @@ def _clean_value(key: str, value) -> object:
 
 def claim_details_clean(form, details) -> dict:
     """The details of ``form`` (API.md), only its own keys; every problem at once as ``details.<key>``."""
-    if form not in FORMS:
+    if not isinstance(form, str) or form not in FORMS:  # a list or an object as the form: 400, not a 500
         raise DomainError({"form": ["形式应为：" + "、".join(f"{v}（{t}）" for v, t in ClaimForm.choices) + "。"]})
     if not isinstance(details, dict):
         raise DomainError({"details": ["详情应为对象，如 {\"days\": 2}。"]})

@@ -96,6 +96,20 @@ def rows(figures: dict[str, dict], cases: list[dict]) -> list[tuple[str, str, st
                     f"examples per operation and mode); failures {f['failures']} "
                     f"(checks: {', '.join(f['checks'])}); statuses {_statuses(f['statuses'])}",
                     _outcome(f["failures"]), f"{f['seed']}, {f['budget']}", f"{f['seconds']:.0f}"))
+    g = figures.get("schemathesis_stateful")
+    if g:
+        links, taken = g["links"], sum(g.get("workflow_transitions_taken", {}).values())
+        out.append(("Schemathesis stateful phase on /api/schema/ (tests/surface/test_fuzz_stateful.py)",
+                    f"{g['runs']:,} state-machine scenarios ({g['runs_per_caller']} Hypothesis examples per caller, ≤ "
+                    f"{g['max_steps_per_run']} steps each) as {len(g['callers'])} callers = {g['requests']:,} "
+                    f"requests over {g['operations_reached']} operations ({', '.join(g.get('modes', []))}); "
+                    f"{links['total']} links "
+                    f"({links['inferred']} inferred by schemathesis, {links['explicit']} added by the test, "
+                    f"{links['declared_by_the_schema']} in the schema), {g['links_followed']:,} steps followed one "
+                    f"({g['distinct_links_followed']} distinct), {taken} workflow transitions taken; failures "
+                    f"{g['failures']} (checks: {', '.join(g['checks'])}; foreign markers in a body "
+                    f"{g.get('foreign_markers', 0)}); statuses {_statuses(g['statuses'])}",
+                    _outcome(g["failures"]), f"{g['seed']}, {g['budget']}", f"{g['seconds']:.0f}"))
     for kind in KINDS:
         s = figures.get(f"state_machine_{kind}")
         if s:
@@ -181,7 +195,18 @@ The run: {total['cases']} test cases, {total['failed']} failed, {total['skipped'
 - **Schemathesis.** Every operation of `/api/schema/`, with generated path values, query strings and bodies
   (valid in CI; valid and invalid with `--big`), sent as accountant A and as the reviewers of 城区 and 沁水;
   checks: no server error, a documented status code, a documented content type, a body that conforms to the
-  documented schema. Each request runs in a savepoint rolled back after it.
+  documented schema, and `ignored_auth` (a 2xx answer of an operation that declares security is sent again
+  without credentials and with made-up ones, which must be refused). Each request runs in a savepoint rolled
+  back after it.
+- **Schemathesis, stateful.** Schemathesis' state machine (`as_state_machine()`) chains requests over the
+  schema's links: drf-spectacular declares none, schemathesis infers them (an object's id from the answer that
+  created or listed it), and the test adds the workflow links it cannot infer (a queue row → the object and its
+  transition door; an object's `available_transitions` → that transition). One machine per caller (the
+  reviewers of 城区 and 沁水, then accountant A), starting from operations that need no id; valid requests, one
+  step in ten invalid (schemathesis' default); the objects a run creates stay for its later steps (the test's
+  transaction; a savepoint per request, rolled back on a 5xx or a logout). Checks: the four above,
+  `ignored_auth`, `use_after_free` and `ensure_resource_availability` (an object just created can be read),
+  and the matrix's marker scan: no body holds anything of a person the caller may not see.
 - **State machines.** One Hypothesis `RuleBasedStateMachine` per workflow kind
   (`tests/reliability/machines.py`), its transition table written from docs/workflows/, drives random
   transitions by random actors (the applicant, another accountant, reviewers inside and outside the region)
@@ -200,6 +225,17 @@ The run: {total['cases']} test cases, {total['failed']} failed, {total['skipped'
   history) answers 404 for a page past the last one, undocumented — now `ERROR_PAGE_404`; the 400 of
   registration and of the token required a key literally named `field` — now any field → messages; the 404
   of marking a notification read was undocumented. After these, 0 failures at both budgets above.
+- The stateful phase found a 500: a reviewer's `POST /api/v1/collections/{{id}}/reveal-id/` (and `changes/`) with a NUL
+  character in `reason` (PostgreSQL stores no U+0000). The per-operation phases could not reach it (a random
+  id is a 404 first); a chain from the reviewer's queue could. Now a 400 on `reason`
+  (`records.privacy.clean_reveal_reason`, for the API and the workbench page), kept by
+  `test_reveal_reason_with_a_nul_character_is_a_400`. Its big run found another: `POST /api/v1/cpe/claims/`
+  with `form` (or a choice in `details`) sent as a list or an object (`unhashable type`); now a 400 naming the
+  field (`cpe.claims.services`), kept by `test_claim_with_a_list_or_object_where_a_choice_belongs_is_a_400`.
+  And an undocumented 415: a transition door answers 415 to a body of a Content-Type it does not read, as
+  does every operation that reads a body; 15 of the 27 did not say so. A schema hook now documents it on all
+  (`kjzx.workflow_api.document_unsupported_media_type`), kept by
+  `test_every_operation_with_a_body_documents_its_415`.
 - The access matrix found no wrong answer and no foreign marker in any body; what it corrected was its own
   table (the exchange monitor is provincial staff's alone; an institution reads its own filing and
   attendance list through the API).
@@ -209,9 +245,10 @@ The run: {total['cases']} test cases, {total['failed']} failed, {total['skipped'
 - The seconds are wall-clock on a 2-core machine shared with other work (load average 8–10 during these
   runs). The CI part — tests/surface and tests/reliability, 12 test cases, the small province built once —
   took 55 s in one session on an existing test database at load average 8.
-- Schemathesis fills path parameters with generated values, so most object requests answer 404; object
-  access with real identifiers is the matrix's job. Its stateful phase (links between operations) is not
-  run here.
+- The per-operation schemathesis run fills path parameters with generated values, so most object requests
+  answer 404; object access with real identifiers is the matrix's job, and the stateful phase's, which reaches
+  real objects only through its links (the small budget follows a few dozen; few objects of the small province
+  have a transition open to these three callers, so few transitions are taken).
 - The matrix sends empty bodies to the doors that write: it proves who reaches a door and what the answer
   shows, not each form's validation (the apps' own tests do).
 """

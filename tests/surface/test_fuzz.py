@@ -3,8 +3,10 @@
 Every operation gets generated requests (bodies, query strings and path values: valid ones in CI, valid
 and invalid ones in the big run), each sent three times: as accountant A, as the reviewer of 城区 and as
 the reviewer of 沁水. Each answer must not be a server error and must conform to the schema: a documented
-status code, content type and body. Every request runs in a savepoint rolled back after it, so the small
-province stays as built.
+status code, content type and body; and an operation that declares security must refuse the same request
+without valid credentials (schemathesis' ``ignored_auth``). Every request, with those probes, runs in a
+savepoint rolled back after it, so the small province stays as built. The stateful phase (links between
+operations) is tests/surface/test_fuzz_stateful.py.
 
 Budget: a few examples per operation in CI (``budget``); ``bash scripts/reliability.sh --big`` runs
 many more. Hypothesis' seed is the run's seed (``KJZX_RELIABILITY_SEED``).
@@ -23,6 +25,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    ignored_auth,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
@@ -30,7 +33,10 @@ from schemathesis.checks import (
 
 from tests.reliability.figures import Clock, big, budget, record, seed
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# ignored_auth: an answer in 2xx to an operation that declares security is sent again with no credentials and
+# with made-up ones (a Bearer token, a session cookie); each must be refused (401/403), else a failure.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          ignored_auth]
 CALLERS = ("accountant_a", "county_in", "county_out")
 EXAMPLES = budget(1, 25)
 # CI: valid input only (the negative phase doubles the time); the big run: invalid input too.
@@ -78,17 +84,19 @@ def _exercise(operation, mode, world, tally):
         tally["cases"] += 1
         for caller in CALLERS:
             headers = {"Authorization": f"Bearer {world.actors[caller].token}"}
-            with transaction.atomic():
+            with transaction.atomic():  # the request and the probes of ignored_auth, rolled back
                 response = case.call(headers=headers)
+                try:
+                    case.validate_response(response, checks=CHECKS, headers=headers)
+                    titles = []
+                except (Exception, BaseExceptionGroup) as exc:  # schemathesis' failure group: one line each
+                    titles = _titles(exc)
                 transaction.set_rollback(True)
             tally["requests"] += 1
             tally["statuses"][response.status_code] += 1
-            try:
-                case.validate_response(response, checks=CHECKS, headers=headers)
-            except (Exception, BaseExceptionGroup) as exc:  # schemathesis' failure group: one line each
-                for title in _titles(exc):
-                    tally["failures"].append(f"{operation.label} [{mode.value}] as {caller}: "
-                                             f"{response.status_code} {title} — {_curl(case)}")
+            for title in titles:
+                tally["failures"].append(f"{operation.label} [{mode.value}] as {caller}: "
+                                         f"{response.status_code} {title} — {_curl(case)}")
 
     try:
         run()
@@ -98,7 +106,8 @@ def _exercise(operation, mode, world, tally):
 
 @pytest.mark.django_db
 def test_api_answers_conform_and_never_fail(world, in_process):
-    """No 5xx and every answer as documented, valid and invalid input, three callers (R-ACL-1, API.md)."""
+    """No 5xx and every answer as documented, valid and invalid input, three callers; every secured operation
+    refuses the request without valid credentials (R-ACL-1, API.md: 401 with no or bad credentials)."""
     clock = Clock()
     tally = {"cases": 0, "requests": 0, "failures": [], "statuses": collections.Counter(), "unsatisfiable": []}
     operations = _operations(world)
