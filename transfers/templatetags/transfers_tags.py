@@ -1,6 +1,7 @@
 """Template tags for pages outside the transfers app (个人中心), so their views need not know about transfers."""
 
 from django import template
+from django.db.models import Value
 
 from transfers import selectors
 from transfers.models import Transfer
@@ -9,18 +10,17 @@ register = template.Library()
 
 
 @register.simple_tag
-def claimable_transfers(user) -> list[Transfer]:
-    """Inbound records approved for this person and not claimed yet (R-TRF-4)."""
+def home_transfers(user) -> dict:
+    """For 个人中心, in one query: ``claimable``, the inbound records approved for this person and not claimed
+    yet (R-TRF-4, the first five), and ``latest``, the person's most recent transfer request (R-TRF-1)."""
     if not getattr(user, "is_accountant", False):
-        return []
-    return list(selectors.claimable_inbound(user).order_by("created_at")[:5])
-
-
-@register.simple_tag
-def latest_transfer(user) -> Transfer | None:
-    """The person's most recent transfer request, for its status on 个人中心 (R-TRF-1)."""
-    if not getattr(user, "is_accountant", False):
-        return None
+        return {"claimable": [], "latest": None}
     # The person's own requests, a subset of what selectors.transfer_list shows them (R-ACL-1), without the
-    # list's joins: the page shows the transfer's own fields only.
-    return Transfer.objects.filter(applicant=user).order_by("-created_at", "-id").first()
+    # list's joins: the page shows the transfer's own fields only. One UNION ALL: each branch on its index.
+    latest = (Transfer.objects.filter(applicant=user).annotate(home_part=Value("latest"))
+              .order_by("-created_at", "-id")[:1])
+    claimable = (selectors.claimable_inbound(user).annotate(home_part=Value("claimable"))
+                 .order_by("created_at", "id")[:5])
+    found = list(latest.union(claimable, all=True))
+    return {"claimable": sorted((t for t in found if t.home_part == "claimable"), key=lambda t: (t.created_at, t.pk)),
+            "latest": next((t for t in found if t.home_part == "latest"), None)}

@@ -250,7 +250,10 @@ def test_inbound_record_is_reviewed_then_claimed_by_the_person(client, accountan
     archive = Archive.objects.get(pk=Transfer.objects.get().archive_id)
     assert archive.person == accountant and archive.status == Archive.Status.ACTIVE
     assert "已认领，调转完成" in page(client, accountant, person_url(transfer))
-    assert "去认领档案" not in page(client, accountant, HOME)
+    home = page(client, accountant, HOME)
+    assert "去认领档案" not in home
+    claimed = Transfer.objects.get()  # now the person's own: 个人中心 shows it as their latest transfer (R-TRF-1)
+    assert "档案调转：" in home and person_url(claimed) in home and claimed.number in home
 
 
 def test_someone_elses_inbound_record_cannot_be_claimed(client, accountant, other_accountant, county_reviewer):
