@@ -368,9 +368,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # drf-spectacular's default hook, then: every operation with a body documents the 415 it may answer.
+    # drf-spectacular's default hook, then: every operation documents the 406 of content negotiation, and every
+    # operation with a body the 415.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "kjzx.workflow_api.document_unsupported_media_type"],
+                             "kjzx.workflow_api.document_content_negotiation"],
 }
 
 # --- Celery (Redis in production; kombu's filesystem transport when nothing is configured) ---

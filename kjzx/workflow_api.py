@@ -59,18 +59,25 @@ ERROR_415 = OpenApiResponse({"oneOf": [FIELD_ERRORS, MESSAGE]},
                             description="不接受的文件类型（按内容识别），或请求的 Content-Type 不被接受")
 
 
-def document_unsupported_media_type(result, generator, request, public):
-    """drf-spectacular postprocessing hook: every operation that reads a body documents its 415.
+def document_content_negotiation(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the answers of content negotiation, on every operation they apply to.
 
-    A body of a Content-Type none of the view's parsers reads is DRF's UnsupportedMediaType, a 415 (kjzx.api's
-    exception handler) on any such operation, not only the uploads; schemathesis' stateful phase found it
-    undocumented on the transition doors (tests/surface/test_fuzz_stateful.py), and it was on every operation
-    with a body that did not list it.
+    - **406** on every operation: an ``Accept`` header that no renderer of the view can satisfy is DRF's
+      NotAcceptable (``{"detail": …}`` in JSON, kjzx.api's exception handler), whatever the operation;
+    - **415** on every operation that reads a body: a Content-Type none of the view's parsers reads is DRF's
+      UnsupportedMediaType, not only on the uploads.
+
+    Schemathesis' stateful phase found both undocumented (tests/surface/test_fuzz_stateful.py).
     """
     for item in result.get("paths", {}).values():
         for operation in item.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                operation.setdefault("responses", {}).setdefault("415", {
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            responses.setdefault("406", {"content": {"application/json": {"schema": MESSAGE}},
+                                         "description": "请求的 Accept 无法满足（本接口返回 application/json）"})
+            if "requestBody" in operation:
+                responses.setdefault("415", {
                     "content": {"application/json": {"schema": {"oneOf": [FIELD_ERRORS, MESSAGE]}}},
                     "description": ERROR_415.description})
     return result

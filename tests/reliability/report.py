@@ -233,9 +233,10 @@ The run: {total['cases']} test cases, {total['failed']} failed, {total['skipped'
   with `form` (or a choice in `details`) sent as a list or an object (`unhashable type`); now a 400 naming the
   field (`cpe.claims.services`), kept by `test_claim_with_a_list_or_object_where_a_choice_belongs_is_a_400`.
   And an undocumented 415: a transition door answers 415 to a body of a Content-Type it does not read, as
-  does every operation that reads a body; 15 of the 27 did not say so. A schema hook now documents it on all
-  (`kjzx.workflow_api.document_unsupported_media_type`), kept by
-  `test_every_operation_with_a_body_documents_its_415`.
+  does every operation that reads a body; 15 of the 27 did not say so. The next big run found an undocumented
+  406 (`accept: c[` on `GET /api/v1/changes/`: DRF's content negotiation, on any operation). A schema hook now
+  documents both on every operation they apply to (`kjzx.workflow_api.document_content_negotiation`), kept by
+  `test_every_operation_documents_the_answers_of_content_negotiation`.
 - The access matrix found no wrong answer and no foreign marker in any body; what it corrected was its own
   table (the exchange monitor is provincial staff's alone; an institution reads its own filing and
   attendance list through the API).

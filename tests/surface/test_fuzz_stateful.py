@@ -271,11 +271,17 @@ def test_claim_with_a_list_or_object_where_a_choice_belongs_is_a_400(world, body
 
 
 @pytest.mark.django_db
-def test_every_operation_with_a_body_documents_its_415(client):
-    """The stateful phase's finding, kept: an operation that reads a body answers 415 to a Content-Type none of
-    its parsers reads (a reviewer's transition door did, undocumented); every such operation documents it
-    (API.md: every error is in the schema; kjzx.workflow_api.document_unsupported_media_type)."""
+def test_every_operation_documents_the_answers_of_content_negotiation(client):
+    """The stateful phase's findings, kept: an operation that reads a body answers 415 to a Content-Type none of
+    its parsers reads (a reviewer's transition door did, undocumented), and any operation answers 406 to an
+    Accept header it cannot satisfy (``accept: c[`` on the changes list, in the big run); every operation
+    documents them (API.md: every error is in the schema; kjzx.workflow_api.document_content_negotiation)."""
     paths = client.get("/api/schema/?format=json").json()["paths"]
-    missing = [f"{method.upper()} {path}" for path, item in paths.items() for method, operation in item.items()
-               if isinstance(operation, dict) and "requestBody" in operation and "415" not in operation["responses"]]
+    operations = [(f"{method.upper()} {path}", operation) for path, item in paths.items()
+                  for method, operation in item.items() if isinstance(operation, dict) and "responses" in operation]
+    assert not [name for name, operation in operations if "406" not in operation["responses"]]
+    missing = [name for name, operation in operations
+               if "requestBody" in operation and "415" not in operation["responses"]]
     assert not missing, missing
+    answer = client.get("/api/v1/changes/", HTTP_ACCEPT="c[")
+    assert answer.status_code in (401, 406)  # anonymous: the 401 may come first; either is documented
