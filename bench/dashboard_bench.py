@@ -82,11 +82,11 @@ def _normal_session(cursor) -> None:
         cursor.execute(f"RESET {name}")
 
 
-# The province of bench/records_bench.py (people over every jurisdiction, a collection each, changes; quiet or busy
-# backlog), written in SQL alone: the dashboards read no personal data, so every sealed ID number is one sealed
+# The people and archives of bench/records_bench.py over every jurisdiction (their applications: bench/province_sql.py),
+# written in SQL alone: the dashboards read no personal data, so every sealed ID number is one sealed
 # placeholder and the blind indexes are unique stand-ins (md5), which makes a million people a minute's work
 # instead of sealing and hashing each of them in Python.
-PROVINCE_SQL = """
+PEOPLE_SQL = """
 CREATE TEMP TABLE bench_region AS
   SELECT code, (row_number() OVER (ORDER BY code)) - 1 AS i FROM accounts_region;
 INSERT INTO accounts_user (password, is_superuser, username, role, name, id_type, id_number, id_number_hash, sex,
@@ -105,31 +105,7 @@ INSERT INTO records_archive (status, name, id_type, id_number, id_number_hash, i
          now(), now(), r.code, u.id
   FROM accounts_user u JOIN bench_region r ON r.i = u.id % (SELECT count(*) FROM bench_region)
   WHERE u.username LIKE 'P%';
-INSERT INTO records_collectionapplication (status, applicant_id, jurisdiction_id, submitted_at, due_date, decided_at,
-                                           reason, created_at, updated_at, archive_id)
-  SELECT CASE WHEN a.status = 'active' THEN 'approved'
-              WHEN a.id % 3 = 0 THEN 'submitted' WHEN a.id % 3 = 1 THEN 'first_reviewed' ELSE 'returned' END,
-         a.person_id, a.jurisdiction_id,
-         CASE WHEN a.status = 'active' THEN now() - (a.id % 330 + 14) * interval '1 day'
-              ELSE now() - (a.id % 43200) * interval '1 minute' END,
-         CASE WHEN a.status = 'collecting' AND a.id % 3 < 2
-              THEN (now() - (a.id % 43200) * interval '1 minute')::date + 7 END,
-         CASE WHEN a.status = 'active' THEN now() - (a.id % 330 + 14) * interval '1 day'
-                                            + (a.id % 7 + a.id % 11) * interval '1 day' END,
-         '', now() - interval '60 days', now(), a.id
-  FROM records_archive a;
-INSERT INTO records_changerequest (status, applicant_id, jurisdiction_id, submitted_at, due_date, decided_at, reason,
-                                   created_at, updated_at, archive_id, items, new_values, old_values)
-  SELECT CASE WHEN %(open_change)s THEN 'submitted' ELSE 'approved' END, a.person_id, a.jurisdiction_id,
-         now() - (a.id % 30000) * interval '1 minute',
-         CASE WHEN %(open_change)s THEN (now() - (a.id % 30000) * interval '1 minute')::date + 14 END,
-         CASE WHEN %(open_change)s THEN NULL ELSE now() END,
-         '', now() - interval '30 days', now(), a.id, '["contact"]', %(new_values)s, %(old_values)s
-  FROM records_archive a WHERE a.status = 'active' AND a.id % %(changes)s = 1;
 """
-# Changes, and which wait for review: a change for one person in ten, one in twenty of those open (quiet: ~18,000
-# open applications at a million), or for one in five, fourteen in fifteen open (busy: 20% of the people).
-BACKLOGS = {"quiet": ("10", "a.id % 200 = 1"), "busy": ("5", "a.id % 75 <> 1")}
 
 
 def fill_province(people: int, backlog: str = "busy") -> float:
@@ -137,21 +113,21 @@ def fill_province(people: int, backlog: str = "busy") -> float:
     from django.db import connection
 
     from accounts.models import User
+    from bench.province_sql import applications_sql
     from records.models import Archive, ChangeRequest
 
     def sealed(model, name, value) -> str:  # base64 and a key id: safe as a literal
         return "'" + str(model._meta.get_field(name).get_prep_value(value)) + "'"
 
-    every, open_change = BACKLOGS[backlog]
-    values = {"people": str(int(people)), "changes": every, "open_change": open_change,
-              "user_id_number": sealed(User, "id_number", "P00000000000000000"),
-              "archive_id_number": sealed(Archive, "id_number", "P00000000000000000"),
-              "new_values": sealed(ChangeRequest, "new_values", {"contact": {"mobile": "13900000000", "email": "",
-                                                                             "address": "新地址"}}),
-              "old_values": sealed(ChangeRequest, "old_values", {})}
-    sql = PROVINCE_SQL
+    values = {"people": str(int(people)), "user_id_number": sealed(User, "id_number", "P00000000000000000"),
+              "archive_id_number": sealed(Archive, "id_number", "P00000000000000000")}
+    sql = PEOPLE_SQL
     for name, value in values.items():
         sql = sql.replace(f"%({name})s", value)
+    change = {name: ChangeRequest._meta.get_field(name).get_prep_value(value) for name, value in (
+        ("new_values", {"contact": {"mobile": "13900000000", "email": "", "address": "新地址"}}),
+        ("old_values", {}))}
+    sql += applications_sql(backlog, **change)
     started = time.perf_counter()
     with connection.cursor() as cursor:
         _bulk_session(cursor)

@@ -33,34 +33,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-FILL_SQL = """
-INSERT INTO records_collectionapplication (status, applicant_id, jurisdiction_id, submitted_at, due_date, decided_at,
-                                           reason, created_at, updated_at, archive_id)
-  SELECT CASE WHEN a.status = 'active' THEN 'approved'
-              WHEN a.id % 3 = 0 THEN 'submitted' WHEN a.id % 3 = 1 THEN 'first_reviewed' ELSE 'returned' END,
-         a.person_id, a.jurisdiction_id,
-         CASE WHEN a.status = 'active' THEN now() - (a.id % 330 + 14) * interval '1 day'
-              ELSE now() - (a.id % 43200) * interval '1 minute' END,
-         CASE WHEN a.status = 'collecting' AND a.id % 3 < 2
-              THEN (now() - (a.id % 43200) * interval '1 minute')::date + 7 END,
-         CASE WHEN a.status = 'active' THEN now() - (a.id % 330 + 14) * interval '1 day'
-                                            + (a.id % 7 + a.id % 11) * interval '1 day' END,
-         '', now() - interval '60 days', now(), a.id
-  FROM records_archive a;
-INSERT INTO records_changerequest (status, applicant_id, jurisdiction_id, submitted_at, due_date, decided_at, reason,
-                                   created_at, updated_at, archive_id, items, new_values, old_values)
-  SELECT CASE WHEN %(open_change)s THEN 'submitted' ELSE 'approved' END, a.person_id, a.jurisdiction_id,
-         now() - (a.id % 30000) * interval '1 minute',
-         CASE WHEN %(open_change)s THEN (now() - (a.id % 30000) * interval '1 minute')::date + 14 END,
-         CASE WHEN %(open_change)s THEN NULL ELSE now() END,
-         '', now() - interval '30 days', now(), a.id, '["contact"]',
-         %(new_values)s, %(old_values)s
-  FROM records_archive a WHERE a.status = 'active' AND a.id % %(changes)s = 1;
-"""
-# Which changes exist and which of them wait for review: the quiet province (a change for one person in ten, one
-# in twenty of those open: ~18,000 open applications at a million) and the busy one (a change for one in five,
-# fourteen in fifteen of those open: with the open collections, 20% of the people — 200,000 at a million).
-CHANGES = {"quiet": ("10", "a.id % 200 = 1"), "busy": ("5", "a.id % 75 <> 1")}
+from bench.province_sql import applications_sql  # noqa: E402
 
 
 def people_rows(people: int, regions: list[str]):
@@ -121,7 +94,6 @@ def fill(people: int, *, backlog: str = "quiet") -> float:
     from accounts.models import Region, User
     from records.models import Archive, ChangeRequest
 
-    every, open_change = CHANGES[backlog]
     started = time.perf_counter()
     regions = list(Region.objects.order_by("code").values_list("code", flat=True))  # before COPY holds the line
     copy_rows(User, (user for user, _archive in people_rows(people, regions)))  # first: the archives' key
@@ -129,10 +101,8 @@ def fill(people: int, *, backlog: str = "quiet") -> float:
     sealed = {name: ChangeRequest._meta.get_field(name).get_prep_value(value) for name, value in (
         ("new_values", {"contact": {"mobile": "13900000000", "email": "", "address": "新地址"}}),
         ("old_values", {}))}
-    with connection.cursor() as cursor:  # sealed values are base64 and a key id: safe as literals
-        cursor.execute(FILL_SQL.replace("%(changes)s", every).replace("%(open_change)s", open_change)
-                       .replace("%(new_values)s", f"'{sealed['new_values']}'")
-                       .replace("%(old_values)s", f"'{sealed['old_values']}'"))
+    with connection.cursor() as cursor:
+        cursor.execute(applications_sql(backlog, **sealed))
     vacuum_analyze()
     seconds = time.perf_counter() - started
     print(f"filled {people:,} people in {seconds:.1f} s")
