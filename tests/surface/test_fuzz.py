@@ -32,6 +32,7 @@ from schemathesis.checks import (
 )
 
 from tests.reliability.figures import Clock, big, budget, record, seed
+from tests.surface.fuzzing import as_curl, failure_titles
 
 # ignored_auth: an answer in 2xx to an operation that declares security is sent again with no credentials and
 # with made-up ones (a Bearer token, a session cookie); each must be refused (401/403), else a failure.
@@ -43,18 +44,6 @@ EXAMPLES = budget(1, 25)
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if big() else (GenerationMode.POSITIVE,)
 
 
-@pytest.fixture
-def in_process():
-    """As Django's test client does: a request must not close the connection holding the test's transaction."""
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
-
 
 def _operations(world):
     from django.core.wsgi import get_wsgi_application
@@ -63,14 +52,6 @@ def _operations(world):
     return [result.ok() for result in api.get_all_operations()]
 
 
-def _titles(exc) -> list[str]:
-    inner = getattr(exc, "exceptions", None) or [exc]
-    return sorted({(getattr(e, "title", "") or type(e).__name__) + (
-        f": {e.message.strip().splitlines()[0][:120]}" if getattr(e, "message", "") else "") for e in inner})
-
-
-def _curl(case) -> str:
-    return case.as_curl_command(headers={"Authorization": "Bearer …"})[:400]
 
 
 def _exercise(operation, mode, world, tally):
@@ -90,13 +71,13 @@ def _exercise(operation, mode, world, tally):
                     case.validate_response(response, checks=CHECKS, headers=headers)
                     titles = []
                 except (Exception, BaseExceptionGroup) as exc:  # schemathesis' failure group: one line each
-                    titles = _titles(exc)
+                    titles = failure_titles(exc)
                 transaction.set_rollback(True)
             tally["requests"] += 1
             tally["statuses"][response.status_code] += 1
             for title in titles:
                 tally["failures"].append(f"{operation.label} [{mode.value}] as {caller}: "
-                                         f"{response.status_code} {title} — {_curl(case)}")
+                                         f"{response.status_code} {title} — {as_curl(case)}")
 
     try:
         run()

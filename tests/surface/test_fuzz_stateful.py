@@ -53,7 +53,7 @@ from schemathesis.checks import (
 from schemathesis.generation.stateful.state_machine import normalize_name
 
 from tests.reliability.figures import Clock, budget, record, seed
-from tests.surface.test_fuzz import in_process  # noqa: F401 (the fixture, shared)
+from tests.surface.fuzzing import as_curl, failure_titles
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           use_after_free, ensure_resource_availability, ignored_auth]
@@ -118,14 +118,6 @@ def _schema():
                  "inferred": inference.inferred, "total": inference.total}
 
 
-def _titles(exc) -> list[str]:
-    inner = getattr(exc, "exceptions", None) or [exc]
-    return sorted({(getattr(e, "title", "") or type(e).__name__) + (
-        f": {e.message.strip().splitlines()[0][:160]}" if getattr(e, "message", "") else "") for e in inner})
-
-
-def _curl(case) -> str:
-    return case.as_curl_command(headers={"Authorization": "Bearer …"})[:400]
 
 
 def _machine(api, world, caller: str, tally: dict):
@@ -186,16 +178,16 @@ def _machine(api, world, caller: str, tally: dict):
                     finally:
                         transaction.set_rollback(True)
             except (Exception, BaseExceptionGroup) as exc:  # schemathesis' failure group: one line each
-                for title in _titles(exc):
+                for title in failure_titles(exc):
                     tally["failures"].append(f"{case.operation.label} as {caller}: {response.status_code} {title}"
-                                             f" — {_curl(case)}")
+                                             f" — {as_curl(case)}")
             # R-ACL-1/2 as the access matrix checks it: nothing of a person the caller may not see, in any answer.
             text = response.content.decode("utf-8", "replace")
             shown = frozenset(SHOWN_BY.get(case.operation.label, ""))
             for person, marker in world.markers_foreign_to(actor, shown):
                 if marker in text:
                     tally["failures"].append(f"{case.operation.label} as {caller}: {response.status_code} "
-                                             f"{person}'s {marker!r} in the body — {_curl(case)}")
+                                             f"{person}'s {marker!r} in the body — {as_curl(case)}")
                     tally["leaks"] += 1
 
     for name in hidden:
@@ -205,7 +197,7 @@ def _machine(api, world, caller: str, tally: dict):
 
 
 @pytest.mark.django_db
-def test_stateful_phase_conforms_and_never_fails(world, in_process):  # noqa: F811 (the fixture)
+def test_stateful_phase_conforms_and_never_fails(world, in_process):
     """Chained requests (links: an object's id from the answer that made, listed or read it; its next transition
     from ``available_transitions``) as the reviewers of 城区 and 沁水 and accountant A: no 5xx, every answer as
     documented, an object just created can be read, every secured operation refuses the request without valid
