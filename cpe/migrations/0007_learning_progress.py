@@ -1,4 +1,4 @@
-"""Online learning that earns its credits (issue 12, R-CE-8): lessons with stored media and a duration,
+"""Online learning that earns its credits (R-CE-8): lessons with stored media and a duration,
 progress measured by the server (learning sessions, heartbeats, refusals), the timing policy as one row,
 and test papers drawn from the course's bank.
 

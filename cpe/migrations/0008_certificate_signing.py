@@ -1,4 +1,4 @@
-"""Certificates become official, signed documents (issue 12, R-CE-15): a document number per issue year,
+"""Certificates become official, signed documents (R-CE-15): a document number per issue year,
 what the certificate states kept at issue, the signed PDF, the seal it bears, and revocation.
 
 Certificates issued before this migration get their numbers here (by issue year, in issue order); one

@@ -1,4 +1,4 @@
-# The audit history proves itself (issue 11): the client's User-Agent, a keyed hash chain over every
+# The audit history proves itself: the client's User-Agent, a keyed hash chain over every
 # row (kjzx.audit_chain), computed here for the rows that exist, and a trigger that refuses UPDATE and
 # DELETE on the table (as cpe_creditentry has, cpe 0002), and kjzx_audit_next(n), the chain's lock and head.
 

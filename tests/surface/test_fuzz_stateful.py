@@ -1,4 +1,4 @@
-"""Schemathesis' stateful phase against the published schema (``/api/schema/``), in process (API.md, issue 11).
+"""Schemathesis' stateful phase against the published schema (``/api/schema/``), in process (API.md).
 
 The per-operation phases are tests/surface/test_fuzz.py. Here schemathesis' state machine
 (``schema.as_state_machine()``) chains operations over the schema's links: each step's request is built from

@@ -2,6 +2,8 @@
 """What both list kinds do with their rows, set-based: stage and check them, check waiting rows again,
 and mark them after the ledger registered a batch (R-CE-9, R-CE-10, R-CE-12).
 
+- :func:`list_file_check`: the stored file of an uploaded list read again and checked into its rows,
+  the list marked ``checked`` with one audit row — the shell both list kinds' Celery check runs in.
 - :func:`rows_check_into`: the rows of an open list file (:func:`cpe.lists.spreadsheets.open_table`)
   read by the one row checker (:func:`cpe.lists.rows.row_read`) as they stream, staged with COPY
   (:class:`cpe.lists.staging.Stage`), then checked and written into the list's row table by ONE
@@ -20,14 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from django.core.files.base import ContentFile
 from django.db import connection, transaction
 
 from cpe.lists.rows import Quantity, checked_rows_sql, match_sql, row_read
-from cpe.lists.spreadsheets import OpenTable
+from cpe.lists.spreadsheets import OpenTable, open_table
 from cpe.lists.staging import Stage, without_jit
 from cpe.models import CreditEntry, RowState
 from kjzx import crypto
 from kjzx.api import DomainError
+from kjzx.audit import record_event
 
 NO_ROWS = "名单中没有数据行。"
 IN_CHUNK = 5000
@@ -35,6 +39,35 @@ IN_CHUNK = 5000
 
 def _column(model, name: str) -> str:
     return model._meta.get_field(name).column
+
+
+def list_file_check(listing, *, row_model, parent: str, columns, limits, counts: Callable[[object], dict],
+                    event: str, event_extra: dict | None = None, **check) -> dict[str, int]:
+    """Check the stored file of ``listing`` (an ``ExamImport`` or an ``AttendanceList`` in ``checking``)
+    into its ``row_model`` rows and mark it ``checked``; returns ``counts(listing)``.
+
+    Rows left by an interrupted run are deleted first, so a re-run starts again. The file is read by
+    the one reader (``columns``, ``limits``), progress is written as rows stream, and the rows, the
+    status and the audit row (``event``: the rows and each non-zero state) commit together. A
+    :class:`DomainError` (a bound, no rows) leaves no row; the caller marks the list failed with its
+    words. ``check``: the rest of :func:`rows_check_into`'s arguments (quantity, source, extra columns).
+    """
+    model = type(listing)
+    this = model.objects.filter(pk=listing.pk)
+    with listing.file.open("rb") as handle:
+        upload = ContentFile(handle.read(), name=listing.file_name)
+    row_model.objects.filter(**{f"{parent}_id": listing.pk}).delete()
+    with open_table(upload, required=columns, limits=limits) as table:
+        this.update(total_rows=table.estimated_rows, done_rows=0)
+        with transaction.atomic():
+            count = rows_check_into(table, model=row_model, parent=parent, parent_id=listing.pk,
+                                    progress=lambda done: this.update(done_rows=done), **check)
+            this.filter(status=model.Status.CHECKING).update(status=model.Status.CHECKED, total_rows=count,
+                                                            done_rows=count)
+            found = counts(listing)
+            record_event(listing, event, extra={**(event_extra or {}), "rows": count,
+                                                **{state: n for state, n in found.items() if n and state != "total"}})
+    return found
 
 
 def rows_check_into(table: OpenTable, *, model, parent: str, parent_id: int, quantity: Quantity,

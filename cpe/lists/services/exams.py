@@ -40,8 +40,8 @@ from cpe.ledger.services import credits_register
 from cpe.ledger.staged import StagedCredits
 from cpe.lists.rows import ALREADY_REGISTERED, TRANSFERRED_OUT, Quantity
 from cpe.lists.selectors import SUBJECTS, exam_import_checked, exam_import_counts, exam_standard
-from cpe.lists.services.bulk import rows_check_into, rows_mark_registered, rows_match_again
-from cpe.lists.spreadsheets import Limits, open_table, read_header
+from cpe.lists.services.bulk import list_file_check, rows_mark_registered, rows_match_again
+from cpe.lists.spreadsheets import Limits, read_header
 from cpe.models import CEYear, CreditForm, CreditStandard, ExamImport, ExamKind, ExamRow, RowState, SourceType
 from kjzx import crypto
 from kjzx.api import Conflict, DomainError
@@ -134,22 +134,10 @@ def exam_import_check(import_id: int) -> dict[str, int]:
     if exam_import.status != ExamImport.Status.CHECKING:
         return exam_import_counts(exam_import)
     try:
-        with exam_import.file.open("rb") as handle:
-            upload = ContentFile(handle.read(), name=exam_import.file_name)
-        ExamRow.objects.filter(import_file_id=import_id).delete()  # a re-run starts again
-        with open_table(upload, required=COLUMNS, limits=LIMITS) as table:
-            ExamImport.objects.filter(pk=import_id).update(total_rows=table.estimated_rows, done_rows=0)
-            with transaction.atomic():
-                count = rows_check_into(
-                    table, model=ExamRow, parent="import_file", parent_id=import_id,
-                    quantity=subjects_quantity(exam_import.exam), quantity_type="integer",
-                    source=_source(exam_import),
-                    progress=lambda done: ExamImport.objects.filter(pk=import_id).update(done_rows=done))
-                ExamImport.objects.filter(pk=import_id, status=ExamImport.Status.CHECKING).update(
-                    status=ExamImport.Status.CHECKED, total_rows=count, done_rows=count)
-                counts = exam_import_counts(exam_import)
-                record_event(exam_import, "cpe.exam_import_checked", extra={
-                    "rows": count, **{state: n for state, n in counts.items() if n}})
+        counts = list_file_check(
+            exam_import, row_model=ExamRow, parent="import_file", columns=COLUMNS, limits=LIMITS,
+            counts=exam_import_counts, event="cpe.exam_import_checked",
+            quantity=subjects_quantity(exam_import.exam), quantity_type="integer", source=_source(exam_import))
     except DomainError as error:
         exam_import_fail(import_id, error.message)
         return {}

@@ -47,8 +47,8 @@ from cpe.ledger.services import credits_register
 from cpe.ledger.staged import StagedCredits
 from cpe.lists.rows import ALREADY_REGISTERED, Quantity
 from cpe.lists.selectors import list_counts
-from cpe.lists.services.bulk import rows_check_into, rows_mark_registered
-from cpe.lists.spreadsheets import Limits, open_table, read_header
+from cpe.lists.services.bulk import list_file_check, rows_mark_registered
+from cpe.lists.spreadsheets import Limits, read_header
 from cpe.models import AttendanceList, AttendanceRow, CreditForm, RowState, SourceType, TrainingPlan
 from kjzx.api import Conflict, DomainError
 from kjzx.audit import record_event, register_event_labels
@@ -166,24 +166,12 @@ def attendance_check(list_id: int) -> dict[str, int]:
     training = attendance.training
     try:
         standard = _standard(training)
-        with attendance.file.open("rb") as handle:
-            upload = ContentFile(handle.read(), name=attendance.file_name)
-        AttendanceRow.objects.filter(list_id=list_id).delete()  # a re-run starts again
-        with open_table(upload, required=COLUMNS, limits=LIMITS) as table:
-            AttendanceList.objects.filter(pk=list_id).update(total_rows=table.estimated_rows, done_rows=0)
-            with transaction.atomic():
-                count = rows_check_into(
-                    table, model=AttendanceRow, parent="list", parent_id=list_id,
-                    quantity=hours_quantity(training, standard), quantity_type="numeric", source=_source(training),
-                    extra=[("credits", "numeric")],
-                    extra_values=lambda row: (standard.credits(row[3]) if row[3] is not None else None,),
-                    progress=lambda done: AttendanceList.objects.filter(pk=list_id).update(done_rows=done))
-                AttendanceList.objects.filter(pk=list_id, status=AttendanceList.Status.CHECKING).update(
-                    status=AttendanceList.Status.CHECKED, total_rows=count, done_rows=count)
-                counts = list_counts(attendance)
-                record_event(attendance, "cpe.attendance_checked", extra={
-                    "training": training.pk, "rows": count,
-                    **{state: n for state, n in counts.items() if n and state != "total"}})
+        counts = list_file_check(
+            attendance, row_model=AttendanceRow, parent="list", columns=COLUMNS, limits=LIMITS,
+            counts=list_counts, event="cpe.attendance_checked", event_extra={"training": training.pk},
+            quantity=hours_quantity(training, standard), quantity_type="numeric", source=_source(training),
+            extra=[("credits", "numeric")],
+            extra_values=lambda row: (standard.credits(row[3]) if row[3] is not None else None,))
     except DomainError as error:
         attendance_fail(list_id, error.message)
         return {}
