@@ -13,10 +13,14 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.http import Http404
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import DateInput
 from accounts.models import Region
+from kjzx.api import DomainError
+from records import selectors
 from records.models import (
     AttachmentKind,
     ChangeItem,
@@ -27,6 +31,7 @@ from records.models import (
     UnitType,
 )
 from records.rules import ERROR_KEY_RE, REQUIRED_FIELDS
+from records.uploads import attachment_create
 
 ETHNIC_GROUPS = (
     "汉族 蒙古族 回族 藏族 维吾尔族 苗族 彝族 壮族 布依族 朝鲜族 满族 侗族 瑶族 白族 土家族 哈尼族 哈萨克族 傣族 黎族 "
@@ -447,6 +452,39 @@ class AttachmentsForm(forms.Form):
             self.fields[kind] = FilesField(label=AttachmentKind(kind).label, multiple=kind not in self.single)
         mark_required(self, required)
         self.fields["remove"].choices = [(str(a.pk), a.name) for a in self.current]
+
+    @classmethod
+    def for_user(cls, user, data=None, files=None, *, kinds, attached=(), **options) -> AttachmentsForm:
+        """The upload part of a page for ``user``: files uploaded with a form that then failed come
+        back as pending, the caller's own only (anyone else's id is skipped, as ``attachment_get``
+        answers 404 for it), of ``kinds`` and not attached already."""
+        attached = list(attached)
+        pending = []
+        for pk in cls.pending_ids(data):
+            try:
+                found = selectors.attachment_get(user, pk)
+            except Http404:
+                continue
+            if found.kind in kinds and found not in attached and found not in pending:
+                pending.append(found)
+        return cls(data, files, kinds=kinds, attached=attached, pending=pending, **options)
+
+    def store(self, user) -> None:
+        """Save each chosen file through :func:`records.uploads.attachment_create` (checked by content,
+        413/415). A refused one is named beside its input with the words of a value not saved; one
+        already uploaded (the same bytes, by hash) is noted and not stored twice."""
+        for kind in self.kinds:
+            for upload in (getattr(self, "cleaned_data", None) or {}).get(kind) or []:
+                try:
+                    attachment = attachment_create(owner=user, kind=kind, upload=upload)
+                except DomainError as exc:
+                    for message in exc.errors.get("file") or [exc.message]:
+                        add_error(self, kind, unsaved_message(f"{upload.name}：{message}"))
+                    continue
+                if getattr(attachment, "reused", False):
+                    self.add_note(kind, gettext("%(name)s 与已上传的“%(existing)s”是同一文件，未重复保存。") % {
+                        "name": upload.name, "existing": attachment.name})
+                self.add_new([attachment])
 
     @staticmethod
     def pending_ids(data) -> list[int]:

@@ -35,7 +35,6 @@ from kjzx.workflow_views import REFUSALS, refusal_message
 from records import selectors as records_selectors
 from records.forms import AttachmentsForm, add_error, form_error_items
 from records.models import Archive, AttachmentKind
-from records.uploads import attachment_create
 from transfers import selectors, services
 from transfers.forms import TransferForm
 from transfers.models import Transfer, TransferType, province_names
@@ -92,30 +91,6 @@ def transfer_list(request):
         "blocked": _transfer_blocked(_own_archive(user)), "menu": "transfers"})
 
 
-def _uploads_form(user, data=None, files=None) -> AttachmentsForm:
-    """The proof upload; files uploaded with a form that then failed come back as pending (own ones only)."""
-    pending = []
-    for pk in AttachmentsForm.pending_ids(data):
-        try:
-            found = records_selectors.attachment_get(user, pk)
-        except Http404:
-            continue
-        if found.kind in PROOF_KINDS and found not in pending:
-            pending.append(found)
-    return AttachmentsForm(data, files, kinds=PROOF_KINDS, pending=pending)
-
-
-def _store_uploads(user, form: AttachmentsForm) -> None:
-    """Save each chosen file (attachment_create checks it, 413/415); a refused one is named beside its input."""
-    for kind in form.kinds:
-        for upload in form.cleaned_data.get(kind) or []:
-            try:
-                form.add_new([attachment_create(owner=user, kind=kind, upload=upload)])
-            except DomainError as exc:
-                for message in exc.errors.get("file") or [exc.message]:
-                    add_error(form, kind, f"{upload.name}：{message}")
-
-
 def _render_new(request, archive, form, uploads, status=200):
     summary = form_error_items(form) + form_error_items(uploads, _("证明材料"), "section-attachments")
     return render(request, "transfers/person/new.html", {
@@ -135,12 +110,13 @@ def transfer_new(request):
         return redirect("person_transfer_list")
     current = archive.jurisdiction_id
     if request.method == "GET":
-        return _render_new(request, archive, TransferForm(current_region=current), _uploads_form(user))
+        return _render_new(request, archive, TransferForm(current_region=current),
+                           AttachmentsForm.for_user(user, kinds=PROOF_KINDS))
     form = TransferForm(request.POST, current_region=current)
-    uploads = _uploads_form(user, request.POST, request.FILES)
+    uploads = AttachmentsForm.for_user(user, request.POST, request.FILES, kinds=PROOF_KINDS)
     valid = all([form.is_valid(), uploads.is_valid()])  # a list: check both
     if valid:
-        _store_uploads(user, uploads)
+        uploads.store(user)
     if not valid or uploads.errors:
         messages.error(request, UNSAVED)
         return _render_new(request, archive, form, uploads)

@@ -35,10 +35,8 @@ from cpe.models import ClaimForm, CreditClaim, CreditStandard
 from kjzx.api import Conflict, DomainError
 from kjzx.workflow import annotate_days_left, history_rows
 from kjzx.workflow_views import REFUSALS, WorkflowPage, refusal_message
-from records import selectors as records_selectors
 from records.forms import AttachmentsForm, add_error, form_error_items
 from records.models import AttachmentKind
-from records.uploads import attachment_create
 
 UNSAVED = gettext_lazy("本次填写的内容尚未保存，请按提示修改后重新提交。")
 EVIDENCE = (AttachmentKind.EVIDENCE,)
@@ -110,24 +108,7 @@ def _standards() -> list[CreditStandard]:
 
 
 def _uploads_form(user, data=None, files=None, attached=()) -> AttachmentsForm:
-    pending = []
-    for pk in AttachmentsForm.pending_ids(data):
-        try:
-            found = records_selectors.attachment_get(user, pk)
-        except Http404:
-            continue
-        if found.kind in EVIDENCE and found not in pending:
-            pending.append(found)
-    return AttachmentsForm(data, files, kinds=EVIDENCE, attached=list(attached), pending=pending)
-
-
-def _store_uploads(user, form: AttachmentsForm) -> None:
-    for upload in form.cleaned_data.get(AttachmentKind.EVIDENCE) or []:
-        try:
-            form.add_new([attachment_create(owner=user, kind=AttachmentKind.EVIDENCE, upload=upload)])
-        except DomainError as exc:
-            for message in exc.errors.get("file") or [exc.message]:
-                add_error(form, AttachmentKind.EVIDENCE, f"{upload.name}：{message}")
+    return AttachmentsForm.for_user(user, data, files, kinds=EVIDENCE, attached=attached)
 
 
 def _parse(request, attached=()):
@@ -136,7 +117,7 @@ def _parse(request, attached=()):
     uploads = _uploads_form(request.user, request.POST, request.FILES, attached)
     valid = all([form.is_valid(), uploads.is_valid()])
     if valid:
-        _store_uploads(request.user, uploads)
+        uploads.store(request.user)
     return form, uploads, valid and not uploads.errors
 
 

@@ -36,7 +36,6 @@ from records.views_person.common import (
     own_archive_first,
     place_rest,
     refused,
-    store_uploads,
     uploads_form,
 )
 
@@ -161,7 +160,7 @@ def _change_post(request, archive, change):
     ctx = _change_forms(user, archive, change, items, request.POST, request.FILES)
     sections, uploads = ctx["sections"], ctx["uploads"]
     all([sections.is_valid(), ctx["items_form"].is_valid(), uploads.is_valid()])  # every one parses
-    store_uploads(user, uploads)
+    uploads.store(user)
     fields = {"items": items, "values": sections.data(), "attachments": uploads.keep_ids()}
     try:
         change, unsaved = services.change_draft_save(person=user, change=change, **fields)

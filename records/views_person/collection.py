@@ -44,7 +44,6 @@ from records.views_person.common import (
     iso_day,
     own_archive_first,
     refused,
-    store_uploads,
     uploads_form,
 )
 
@@ -118,7 +117,7 @@ def _collection_post(request, archive):
     forms_ = [ctx["sections"], *(ctx[k] for k in ("place", "pledge", "uploads") if k in ctx)]
     all([form.is_valid() for form in forms_])  # a list: every form parses, each keeps its own errors
     if "uploads" in ctx:
-        store_uploads(user, ctx["uploads"])
+        ctx["uploads"].store(user)
     try:
         archive, unsaved = services.archive_draft_save(archive=archive, by=user, data=_step_data(ctx, archive))
     except Conflict as exc:

@@ -10,17 +10,13 @@ from __future__ import annotations
 import functools
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kjzx.api import DomainError
 from kjzx.workflow_views import refusal_message
-from records import selectors, services
-from records.forms import ArchiveSections, AttachmentsForm, add_error, form_error_items, unsaved_message
+from records import services
+from records.forms import ArchiveSections, AttachmentsForm, add_error, form_error_items
 from records.models import AttachmentKind
-from records.uploads import attachment_create
 
 COLLECTION_KINDS = (AttachmentKind.PHOTO, AttachmentKind.ID_CARD, AttachmentKind.DIPLOMA, AttachmentKind.QUALIFICATION)
 SINGLE_KINDS = (AttachmentKind.PHOTO,)  # a new photo replaces the old one
@@ -29,34 +25,8 @@ REQUIRED_KINDS = (AttachmentKind.PHOTO, AttachmentKind.ID_CARD, AttachmentKind.D
 
 
 def uploads_form(user, attached, data=None, files=None, *, kinds, **options) -> AttachmentsForm:
-    """The upload part of a page; files uploaded with a failed form come back as pending (own ones only)."""
-    attached = list(attached)
-    pending = []
-    for pk in AttachmentsForm.pending_ids(data):
-        try:
-            found = selectors.attachment_get(user, pk)
-        except Http404:
-            continue
-        if found.kind in kinds and found not in attached and found not in pending:
-            pending.append(found)
-    return AttachmentsForm(data, files, kinds=kinds, attached=attached, pending=pending, single=SINGLE_KINDS, **options)
-
-
-def store_uploads(user, form: AttachmentsForm) -> None:
-    """Save each chosen file (attachment_create checks it, 413/415); a refused one is named beside its
-    input, and so is one already uploaded (the same bytes, no second copy)."""
-    for kind in form.kinds:
-        for upload in (getattr(form, "cleaned_data", None) or {}).get(kind) or []:
-            try:
-                attachment = attachment_create(owner=user, kind=kind, upload=upload)
-            except DomainError as exc:
-                for message in exc.errors.get("file") or [exc.message]:
-                    add_error(form, kind, unsaved_message(f"{upload.name}：{message}"))
-                continue
-            if getattr(attachment, "reused", False):
-                form.add_note(kind, _("%(name)s 与已上传的“%(existing)s”是同一文件，未重复保存。") % {
-                    "name": upload.name, "existing": attachment.name})
-            form.add_new([attachment])
+    """The upload part of a records page: a new photo replaces the old one (``SINGLE_KINDS``)."""
+    return AttachmentsForm.for_user(user, data, files, kinds=kinds, attached=attached, single=SINGLE_KINDS, **options)
 
 
 def refused(request, exc) -> None:

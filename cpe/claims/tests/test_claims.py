@@ -302,3 +302,15 @@ def test_the_bureau_approves_with_adjusted_credits_on_its_page(client, accountan
     assert done.status_code == 302 and CreditEntry.objects.get().credits == Decimal("20.0")
     returned = client.post(f"/workbench/claims/{claim.pk}/transitions/return/", {"reason": "x"})
     assert returned.status_code == 302 and CreditClaim.objects.get().status == "approved"
+
+
+def test_a_refused_evidence_file_is_named_with_the_words_of_every_upload_page(client, accountant):
+    """A claim's evidence goes through the same upload form as the records pages: a file refused by
+    its content is named beside its input, said not saved, and nothing is opened."""
+    make_active_archive(accountant)
+    client.force_login(accountant)
+    answer = client.post("/me/cpe/claims/", {"year": "2024", "form": "book", "authorship": "other",
+                                             "evidence": upload("会议通知.png", b"%PDF-not really a picture")})
+    assert answer.status_code == 400
+    assert "会议通知.png：" in answer.text and "未保存此项。" in answer.text
+    assert CreditClaim.objects.count() == 0
