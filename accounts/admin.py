@@ -35,6 +35,7 @@ from accounts import otp
 from accounts.models import (
     ROLE_REGION_LEVEL,
     AccountantAccount,
+    AuthenticatorDevice,
     Region,
     Role,
     StaffAccount,
@@ -74,7 +75,7 @@ class AccountAdminBase(MaskedSearchMixin, admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request):
-        bound = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        bound = AuthenticatorDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
         return super().get_queryset(request).select_related("region__parent").annotate(otp_bound=Exists(bound))
 
     @admin.display(description=_("动态口令"), boolean=True, ordering="otp_bound")

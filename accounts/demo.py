@@ -7,10 +7,8 @@
 import unicodedata
 from datetime import date
 
-from django_otp.plugins.otp_totp.models import TOTPDevice
-
 from accounts import otp
-from accounts.models import ADMIN_ROLES, Role, User, accountant_username
+from accounts.models import ADMIN_ROLES, AuthenticatorDevice, Role, User, accountant_username
 from accounts.validators import gb11643_check_char
 from kjzx.models import Notice
 
@@ -118,7 +116,7 @@ def totp_secrets(out, by_username: dict) -> None:
     Staff log in with password and a code (accounts.otp): add the secret to an authenticator app, or,
     in the development setup, print the current code with ``bash scripts/manage.sh otp_code <username>``.
     """
-    devices = {device.user_id: device for device in TOTPDevice.objects.filter(
+    devices = {device.user_id: device for device in AuthenticatorDevice.objects.filter(
         user__in=list(by_username.values()), confirmed=True).order_by("pk")}
     order = {row[0]: index for index, row in enumerate(STAFF)}
     lines = sorted(((username, otp.totp_secret(devices[user.pk])) for username, user in by_username.items()

@@ -1,11 +1,15 @@
 """Jurisdictions (属地), users and roles (R-ACL-1, R-ACL-2, R-COL-3)."""
 
+from binascii import unhexlify
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from kjzx import crypto
 from kjzx.fields import EncryptedTextField, KeyedHashField
@@ -286,3 +290,36 @@ class AccountantAccount(User):
         proxy = True
         verbose_name = _("会计人员账号")
         verbose_name_plural = _("会计人员账号")
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A person's authenticator app (动态口令, TOTP as RFC 6238): django-otp's ``TOTPDevice`` with its
+    secret sealed (SM4-GCM, ``kjzx.fields.EncryptedTextField``) like every personal number, so that a
+    copy of the database does not carry the second factor with it; ``manage.py rotate_data_keys``
+    reseals it with the rest.
+
+    The checking is django-otp's own, borrowed rather than copied: ``verify_token`` (a code verifies
+    once, its step is remembered; failures throttle), ``config_url`` (the otpauth:// URI) read the
+    secret through :attr:`bin_key` only.
+    """
+
+    key = EncryptedTextField(_("密钥"), default=default_key, help_text=_("认证器应用的共享密钥，加密存储。"))
+    step = models.PositiveSmallIntegerField(_("步长（秒）"), default=30)
+    t0 = models.BigIntegerField(_("起始时间"), default=0)
+    digits = models.PositiveSmallIntegerField(_("位数"), choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(_("容许偏差（步）"), default=1)
+    drift = models.SmallIntegerField(_("时钟漂移（步）"), default=0)
+    last_t = models.BigIntegerField(_("最近一次通过的步"), default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = _("动态口令设备")
+        verbose_name_plural = _("动态口令设备")
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+    verify_token = TOTPDevice.verify_token
+    get_throttle_factor = TOTPDevice.get_throttle_factor
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings

@@ -6,7 +6,8 @@ then on must pass it too. A password alone opens nothing for them (kjzx.middlewa
 for the pages and session API calls, accounts.api.TokenView for tokens).
 
 What: TOTP (RFC 6238: SHA-1, 30-second steps, 6 digits, one step of drift either way) with
-django-otp's ``TOTPDevice`` — a code verifies once (its step is remembered), and each failure delays
+django-otp's TOTP checking on ``accounts.models.AuthenticatorDevice``, whose secret is sealed at
+rest (SM4) — a code verifies once (its step is remembered), and each failure delays
 the next try (django-otp's throttle, doubling); and 10 single-use recovery codes in ``StaticDevice``,
 stored as keyed digests (HMAC-SHA256 under SECRET_KEY, :func:`recovery_digest`): django-otp keeps
 static tokens in clear, so the clear code is only ever shown once, at issue.
@@ -29,10 +30,9 @@ from django.utils.crypto import salted_hmac
 from django_otp.models import Device
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
-from accounts.models import STAFF_ROLES, Role, User
+from accounts.models import STAFF_ROLES, AuthenticatorDevice, Role, User
 from kjzx.audit import record_event, register_event_labels
 
 register_event_labels({
@@ -56,7 +56,7 @@ def otp_mandatory(user) -> bool:
 
 
 def otp_enrolled(user) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 def otp_required(user) -> bool:
@@ -64,40 +64,40 @@ def otp_required(user) -> bool:
     return otp_mandatory(user) or otp_enrolled(user)
 
 
-def totp_device(user) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+def totp_device(user) -> AuthenticatorDevice | None:
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
 
 
-def totp_secret(device: TOTPDevice) -> str:
+def totp_secret(device: AuthenticatorDevice) -> str:
     """The base32 secret an authenticator app takes (32 characters for django-otp's 20-byte keys)."""
     return b32encode(device.bin_key).decode("ascii").rstrip("=")
 
 
-def totp_uri(device: TOTPDevice) -> str:
+def totp_uri(device: AuthenticatorDevice) -> str:
     """``otpauth://totp/会计之星:<user>?secret=…&algorithm=SHA1&digits=6&period=30&issuer=会计之星``."""
     return device.config_url
 
 
-def totp_qr_data_uri(device: TOTPDevice) -> str:
+def totp_qr_data_uri(device: AuthenticatorDevice) -> str:
     """The otpauth:// URI as an SVG QR code in a ``data:`` URI (the page's CSP allows img-src data:)."""
     return segno.make(totp_uri(device), error="m").svg_data_uri(scale=5, border=2)
 
 
-def totp_code_now(device: TOTPDevice) -> str:
+def totp_code_now(device: AuthenticatorDevice) -> str:
     """The code an authenticator app shows now (the development-only ``otp_code`` command)."""
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):0{device.digits}d}"
 
 
 @transaction.atomic
-def totp_create(user: User, *, confirmed: bool) -> TOTPDevice:
+def totp_create(user: User, *, confirmed: bool) -> AuthenticatorDevice:
     """A new TOTP device (the unconfirmed ones left from an earlier try go)."""
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=confirmed)
+    AuthenticatorDevice.objects.filter(user=user, confirmed=False).delete()
+    return AuthenticatorDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=confirmed)
 
 
-def enrolment_device(user: User) -> TOTPDevice:
+def enrolment_device(user: User) -> AuthenticatorDevice:
     """The device being enrolled: the pending one if the person reloads the page, else a new one."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
     return device or totp_create(user, confirmed=False)
 
 
@@ -107,14 +107,15 @@ def enrolment_confirm(*, user: User, code: str, ip: str | None = None) -> list[s
     The person's earlier device (if any) and recovery codes are replaced: one device each.
     """
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-pk").first()
+        device = (AuthenticatorDevice.objects.select_for_update().filter(user=user, confirmed=False)
+                  .order_by("-pk").first())
         ok = device is not None and _is_totp_code(code) and device.verify_token(_clean(code))
     if not ok:
         record_event(user, "account.otp_failed", ip=ip, extra={"step": "enrolment"})
         return None
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
-        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
+        AuthenticatorDevice.objects.filter(user=user, confirmed=True).delete()
+        AuthenticatorDevice.objects.filter(pk=device.pk).update(confirmed=True)
         codes = _recovery_codes_replace(user)
         record_event(user, "account.otp_enrolled", by=user, ip=ip)
     return codes
@@ -131,7 +132,7 @@ def second_factor_verify(*, user: User, code: str, ip: str | None = None, allow_
     device = None
     with transaction.atomic():
         if _is_totp_code(text):
-            for candidate in TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True):
+            for candidate in AuthenticatorDevice.objects.select_for_update().filter(user=user, confirmed=True):
                 if candidate.verify_token(text):
                     device = candidate
                     break
@@ -197,7 +198,7 @@ def otp_reset(*, user: User, by: User | None, ip: str | None = None) -> None:
 
 
 def _devices_delete(user: User) -> None:
-    TOTPDevice.objects.filter(user=user).delete()
+    AuthenticatorDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
 
 

@@ -24,12 +24,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import otp
 from accounts.forms_otp import OtpCodeForm
 from accounts.lockout import login_failure_count, login_is_locked
-from accounts.models import User
+from accounts.models import AuthenticatorDevice, User
 from kjzx.http import client_ip
 from kjzx.middleware import OTP_REQUIRED, session_renew
 
@@ -106,7 +105,7 @@ def otp_verify(request):
             form.add_error("code", WRONG_CODE)
         else:
             next_url = _complete_login(request, user, device)
-            if not isinstance(device, TOTPDevice):
+            if not isinstance(device, AuthenticatorDevice):
                 messages.warning(request, _("您使用了一个恢复码（每个只能用一次），还剩%(n)d个。请尽快在“账号安全”中"
                                             "重新生成恢复码；如手机丢失，请联系安全管理员重置动态口令。")
                                  % {"n": otp.recovery_codes_left(user)})

@@ -150,9 +150,8 @@ def make_sessions() -> dict[str, str]:
     from django.conf import settings
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from accounts.models import User
+    from accounts.models import AuthenticatorDevice, User
     from accounts.otp import otp_required
 
     cookies = {}
@@ -161,7 +160,7 @@ def make_sessions() -> dict[str, str]:
         client = Client()
         client.force_login(user)  # a real login: new session, the 12 hours start (kjzx.middleware.session_start)
         if otp_required(user):
-            device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+            device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
             session = client.session
             session[DEVICE_ID_SESSION_KEY] = device.persistent_id  # what the code step leaves (accounts.views_otp)
             session.save()

@@ -57,14 +57,13 @@ def totp_now(user) -> str:
     """
     import time
 
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
+    from accounts.models import AuthenticatorDevice
     from accounts.otp import totp_code_now
 
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
     step = int(time.time() - device.t0) // device.step
     if device.last_t >= step or device.throttling_failure_count:
-        TOTPDevice.objects.filter(pk=device.pk).update(last_t=step - 2, throttling_failure_count=0,
+        AuthenticatorDevice.objects.filter(pk=device.pk).update(last_t=step - 2, throttling_failure_count=0,
                                                        throttling_failure_timestamp=None)
     return totp_code_now(device)
 
@@ -76,13 +75,13 @@ def login_staff(client, user):
     verified in the session, which is what accounts.views_otp does after a right code.
     """
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from accounts.models import AuthenticatorDevice
     from accounts.otp import otp_required, totp_create
 
     client.force_login(user)
     if otp_required(user):
-        device = (TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+        device = (AuthenticatorDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
                   or totp_create(user, confirmed=True))
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id

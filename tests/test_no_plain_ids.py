@@ -1,6 +1,7 @@
-"""No full ID number or mobile number at rest (docs/security.md item 44): the demo province loaded, every
-table of the database read as text (what ``pg_dump`` would write), the log output of a run of the demo's
-doors and every Redis key and value searched for each of the demo's numbers: 0 hits.
+"""No full ID number, mobile number or authenticator secret at rest (docs/security.md item 44): the demo
+province loaded, every table of the database read as text (what ``pg_dump`` would write), the log
+output of a run of the demo's doors and every Redis key and value searched for each of the demo's
+numbers: 0 hits.
 
 The demo lives in the session's open transaction (tests/conftest_dates.py), which ``pg_dump`` in another
 connection cannot see: the tables are read here, in the same connection, row by row as text.
@@ -18,7 +19,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from accounts.models import User
+from accounts import otp
+from accounts.models import AuthenticatorDevice, User
 from records.models import Archive
 from tests.factories import login_staff
 from transfers.models import Transfer
@@ -69,6 +71,16 @@ def test_the_demo_database_holds_no_id_or_mobile_number_in_clear(demo):
     numbers = demo_numbers()
     assert len(numbers) > 100  # the demo's people, their archives, transfers, mobiles
     assert database_hits(numbers) == {}
+
+
+def test_the_demo_database_holds_no_authenticator_secret_in_clear(demo):
+    """The demo staff's second-factor secrets (printed by load_demo for their apps): in no table, neither
+    as django-otp's hex nor as the app's base32."""
+    secrets = set()
+    for device in AuthenticatorDevice.objects.all():
+        secrets.update((device.key, device.key.upper(), otp.totp_secret(device)))
+    assert len(secrets) >= 3 * 10  # every demo staff account has its device
+    assert database_hits(secrets) == {}
 
 
 def test_the_doors_log_and_cache_no_number(demo, client, caplog):

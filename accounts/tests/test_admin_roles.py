@@ -16,12 +16,11 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
 from accounts import otp
 from accounts.lockout import axes_rows_rehash, login_name_digest
-from accounts.models import Role, User
+from accounts.models import AuthenticatorDevice, Role, User
 from kjzx.audit import record_event
 from kjzx.models import AuditEvent, Notice
 from tests.factories import PASSWORD, login_staff, make_active_archive, make_admin, make_staff
@@ -147,7 +146,7 @@ def test_the_security_administrator_resets_a_lost_device_audited(client, admins,
     response = client.post("/manage/accounts/staffaccount/", {
         "action": "reset_second_factor", "_selected_action": [county_reviewer.pk]}, follow=True)
     assert response.status_code == 200 and "已重置 1 个账号" in response.content.decode()
-    assert not TOTPDevice.objects.filter(user=county_reviewer).exists()
+    assert not AuthenticatorDevice.objects.filter(user=county_reviewer).exists()
     assert not AuthToken.objects.filter(user=county_reviewer).exists()
     county_reviewer.refresh_from_db()
     assert county_reviewer.sessions_valid_after is not None

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 import time
+from importlib import import_module
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.contrib.auth import SESSION_KEY
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django_otp.oath import hotp
 from django_otp.plugins.otp_static.models import StaticToken
@@ -20,8 +23,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
 from accounts import otp
-from accounts.models import STAFF_ROLES, Role, User
+from accounts.models import STAFF_ROLES, AuthenticatorDevice, Role, User
+from kjzx import crypto
 from kjzx.models import AuditEvent
+from kjzx.sealing import sealed_tables
 from tests.factories import PASSWORD, login_staff, make_staff, totp_now
 from tests.test_security import PUBLIC, named_routes
 
@@ -35,7 +40,7 @@ def password_step(client, user, next_url=""):
     return client.post(LOGIN + (f"?next={next_url}" if next_url else ""), data)
 
 
-def _code(device: TOTPDevice, moment: float) -> str:
+def _code(device: AuthenticatorDevice, moment: float) -> str:
     step = int(moment - device.t0) // device.step
     return f"{hotp(device.bin_key, step, device.digits):06d}"
 
@@ -96,9 +101,11 @@ def test_a_code_verifies_once_and_one_step_of_drift_is_allowed(county_reviewer):
         assert otp.second_factor_verify(user=county_reviewer, code=_code(device, now - 30)) is not None
         assert otp.second_factor_verify(user=county_reviewer, code=_code(device, now - 30)) is None  # replay
         device.refresh_from_db()
-        TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0, throttling_failure_timestamp=None)
+        AuthenticatorDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0,
+                                                            throttling_failure_timestamp=None)
         assert otp.second_factor_verify(user=county_reviewer, code=_code(device, now - 90)) is None  # 3 steps back
-        TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0, throttling_failure_timestamp=None)
+        AuthenticatorDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0,
+                                                            throttling_failure_timestamp=None)
         assert otp.second_factor_verify(user=county_reviewer, code=_code(device, now + 30)) is not None
 
 
@@ -125,11 +132,12 @@ def test_staff_without_a_device_bind_one_by_qr_code_at_login(client):
     assert password_step(client, user)["Location"] == SETUP
     page = client.get(SETUP).content.decode()
     assert 'src="data:image/svg+xml' in page
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = AuthenticatorDevice.objects.get(user=user, confirmed=False)
     assert otp.totp_secret(device) in page
     assert "动态口令不正确" in client.post(SETUP, {"code": "123456" if totp_now_for(device) != "123456"
                                                  else "654321"}).content.decode()
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0, throttling_failure_timestamp=None)
+    AuthenticatorDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0,
+                                                        throttling_failure_timestamp=None)
     response = client.post(SETUP, {"code": totp_now_for(device)})
     codes = re.findall(r"<li>([a-z2-9]{5}-[a-z2-9]{5})</li>", response.content.decode())
     assert response.status_code == 200 and len(codes) == 10
@@ -137,14 +145,14 @@ def test_staff_without_a_device_bind_one_by_qr_code_at_login(client):
     assert events("account.otp_enrolled", user).count() == 1
 
 
-def totp_now_for(device: TOTPDevice) -> str:
+def totp_now_for(device: AuthenticatorDevice) -> str:
     return _code(device, time.time())
 
 
 def test_a_bound_device_cannot_be_replaced_with_the_password_alone(client, county_reviewer):
     password_step(client, county_reviewer)
     assert client.get(SETUP)["Location"] == VERIFY
-    assert TOTPDevice.objects.filter(user=county_reviewer).count() == 1
+    assert AuthenticatorDevice.objects.filter(user=county_reviewer).count() == 1
 
 
 def test_the_password_step_expires_after_five_minutes(client, county_reviewer):
@@ -198,7 +206,7 @@ def test_the_admin_site_needs_the_code_too(client):
 def test_a_device_reset_while_logged_in_ends_the_session_at_the_next_request(client, county_reviewer):
     login_staff(client, county_reviewer)
     assert client.get(reverse("accounts:workbench")).status_code == 200
-    TOTPDevice.objects.filter(user=county_reviewer).delete()
+    AuthenticatorDevice.objects.filter(user=county_reviewer).delete()
     assert client.get(reverse("accounts:workbench"))["Location"] in (SETUP, LOGIN)
     assert SESSION_KEY not in client.session
 
@@ -227,7 +235,7 @@ def test_token_for_staff_needs_the_code_exactly_as_api_md_says(api_client, count
     wrong = api_client.post(url, {**creds, "otp": "000000" if totp_now(county_reviewer) != "000000" else "111111"})
     assert wrong.status_code == 401 and wrong.json()["code"] == "otp_invalid" and wrong.json()["detail"]
     assert AccessAttempt.objects.get().failures_since_start == 1
-    TOTPDevice.objects.filter(user=county_reviewer).update(throttling_failure_count=0,
+    AuthenticatorDevice.objects.filter(user=county_reviewer).update(throttling_failure_count=0,
                                                            throttling_failure_timestamp=None)
     right = api_client.post(url, {**creds, "otp": totp_now(county_reviewer)})
     assert right.status_code == 200 and AuthToken.objects.filter(user=county_reviewer).count() == 1
@@ -251,7 +259,7 @@ def test_accountants_need_no_code_until_they_bind_one(client, api_client, accoun
     assert client.session[SESSION_KEY] == str(accountant.pk)
     page = client.get(reverse("accounts:security_enrol")).content.decode()
     assert 'src="data:image/svg+xml' in page
-    device = TOTPDevice.objects.get(user=accountant, confirmed=False)
+    device = AuthenticatorDevice.objects.get(user=accountant, confirmed=False)
     response = client.post(reverse("accounts:security_enrol"), {"code": totp_now_for(device)})
     assert response.status_code == 200 and "恢复码" in response.content.decode()
     assert client.get(reverse("accounts:home")).status_code == 200  # this session passed the code
@@ -336,3 +344,51 @@ def test_load_demo_prints_each_staff_secret_last_in_the_contract_format(demo):
     assert (sheng.role, sheng.is_superuser) == (Role.PROVINCE_STAFF, False)
     assert {User.objects.get(username=name).role for name in ("xitong", "anquan", "shenji")} == {
         Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
+
+
+# --- the secret at rest ---------------------------------------------------------------------------------
+
+def _stored_key(device) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM accounts_authenticatordevice WHERE id = %s", [device.pk])
+        return cursor.fetchone()[0]
+
+
+def test_the_authenticator_secret_is_stored_sealed_and_still_checks_codes(county_reviewer):
+    """A copy of the database does not carry the second factor: the row holds SM4 ciphertext, never
+    the hex secret, and a code from the person's app still verifies once."""
+    device = otp.totp_device(county_reviewer)
+    stored = _stored_key(device)
+    assert crypto.SEALED.match(stored) and device.key not in stored and device.key.upper() not in stored
+    assert otp.totp_secret(device) not in stored
+    code = totp_now(county_reviewer)
+    assert otp.second_factor_verify(user=county_reviewer, code=code) is not None
+    assert otp.second_factor_verify(user=county_reviewer, code=code) is None  # once
+
+
+def test_a_clear_secret_written_around_the_model_is_refused_by_the_database(county_reviewer):
+    device = otp.totp_device(county_reviewer)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_authenticatordevice SET key = %s WHERE id = %s", ["ab" * 20, device.pk])
+
+
+def test_the_migration_moves_clear_devices_into_sealed_ones_and_back(county_reviewer):
+    """accounts 0008: a device django-otp kept in clear becomes a sealed one with the same secret, step
+    and last verified step (the app keeps working); the clear row is gone. In reverse, back in clear."""
+    moving = import_module("accounts.migrations.0008_authenticator_device")
+    AuthenticatorDevice.objects.filter(user=county_reviewer).delete()
+    clear = TOTPDevice.objects.create(user=county_reviewer, name=otp.DEVICE_NAME, confirmed=True, last_t=7)
+    moving.seal_devices(django_apps, None)
+    assert not TOTPDevice.objects.exists()
+    sealed = AuthenticatorDevice.objects.get(user=county_reviewer)
+    assert (sealed.key, sealed.last_t, sealed.confirmed, sealed.created_at) == (clear.key, 7, True, clear.created_at)
+    assert clear.key not in _stored_key(sealed)
+    assert otp.second_factor_verify(user=county_reviewer, code=_code(sealed, time.time())) is not None
+    moving.open_devices(django_apps, None)
+    assert not AuthenticatorDevice.objects.exists()
+    assert TOTPDevice.objects.get(user=county_reviewer).key == clear.key
+
+
+def test_rotating_the_data_keys_reseals_the_secrets(county_reviewer):
+    """``rotate_data_keys`` finds the devices' column with every other sealed one."""
+    assert ("accounts_authenticatordevice", {"key": "text"}) in [(t.table, t.sealed) for t in sealed_tables()]
