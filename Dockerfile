@@ -32,14 +32,19 @@ RUN pip install . && rm -rf build kjzx.egg-info
 
 # The code, named one by one so that .venv/, var/, .env and .git never enter the image.
 # A new app (or a locale/ folder) needs its line here.
-COPY manage.py ./
+# tests/test_deployment_files.py checks that every app of INSTALLED_APPS and every folder the
+# settings read has its line.
+COPY manage.py gunicorn.conf.py ./
 COPY kjzx ./kjzx
 COPY accounts ./accounts
 COPY records ./records
 COPY transfers ./transfers
 COPY cpe ./cpe
+COPY employers ./employers
+COPY workbench ./workbench
 COPY templates ./templates
 COPY static ./static
+COPY locale ./locale
 
 # Static files are collected into the image (outside the var volume, which would hide them) and
 # served by WhiteNoise. The key only lets settings load during the build; it is never used.

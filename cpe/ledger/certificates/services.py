@@ -12,12 +12,18 @@
   (作废, ``revoked_at`` and the reason, ``cpe.certificate_revoked``); /verify says so, and once the
   year is complete again :func:`certificate_for` issues a new one (new code, new number).
 - :func:`seal_upload` — a new seal for certificates issued from now on (``cpe.seal_uploaded``).
+- :func:`certificate_machinery_warm` — a web worker's start (``gunicorn.conf.py``): what the first
+  certificate of a process would otherwise wait for, loaded before any request.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import hashlib
 import logging
+import time
+from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -25,18 +31,19 @@ from django.http import Http404
 from django.utils import timezone
 
 from cpe.ledger.certificates.document import certificate_html, html_to_pdf, seal_data_uri
-from cpe.ledger.certificates.seal import SealError, seal_png
+from cpe.ledger.certificates.seal import SealError, demo_seal_png, seal_png
 from cpe.ledger.certificates.signing import sign_pdf, signing_material
 from cpe.ledger.selectors import (
     ISSUER,
     CertificateStatement,
+    YearStatus,
     ce_year_get,
     certificate_statement,
     statement_now,
     statement_snapshot,
     year_status,
 )
-from cpe.models import Certificate, CertificateSeal, CEYear, CreditEntry
+from cpe.models import Certificate, CertificateSeal, CEYear, CreditEntry, certificate_number
 from kjzx.api import DomainError
 from kjzx.audit import record_event, register_event_labels
 from records.models import Archive
@@ -91,6 +98,40 @@ def certificate_issue(archive: Archive, policy: CEYear) -> Certificate:
         if certificate is None:
             raise
     return certificate
+
+
+def sample_statement() -> CertificateStatement:
+    """A full certificate held in memory, nothing read from or written to the database: a completed 2024
+    with credits in four forms (the warm-up below and bench/certificate_bench.py render it)."""
+    from records.models import Archive
+
+    archive = Archive(name="欧阳明华", id_type="resident_id", id_number="14050219900101101X")
+    status = YearStatus(2024, True, Decimal("90"), Decimal("60"), Decimal("96.5"), Decimal("66.5"), Decimal("30"),
+                        {"online": Decimal("54.5"), "face_to_face": Decimal("24"), "exam": Decimal("12"),
+                         "paper": Decimal("6")}, True, dt.date(2025, 3, 31), True)
+    certificate = Certificate(archive=archive, year_id=2024, code="7KQ2M9XW4HT8PZ3R", number_year=2025,
+                              number=certificate_number(2025, 123),
+                              issued_at=dt.datetime(2025, 4, 2, 9, 30, tzinfo=dt.UTC))
+    return CertificateStatement(certificate, archive.name, archive.masked_id_number, status, ISSUER)
+
+
+def certificate_machinery_warm() -> float:
+    """Render and sign :func:`sample_statement` once, keeping nothing; returns the seconds it took.
+
+    The first certificate of a process costs about a second more than the next ones (WeasyPrint finds
+    and loads the fonts, the template compiles, pyHanko is imported and the signing key read):
+    ``gunicorn.conf.py`` runs this as each web worker starts, so no accountant waits for it. A failure
+    (no fonts, a key that cannot be read) is logged and the worker serves on: the certificate download
+    then says what is wrong, as it would have without the warm-up.
+    """
+    started = time.monotonic()
+    try:
+        seal = "data:image/png;base64," + base64.b64encode(demo_seal_png(ISSUER)).decode()
+        sign_pdf(html_to_pdf(certificate_html(sample_statement(), seal_uri=seal)), signer_name=ISSUER,
+                 reason=SIGNATURE_REASON, location=SIGNATURE_LOCATION)
+    except Exception:
+        logger.exception("certificate warm-up failed: the first certificate download will say why")
+    return time.monotonic() - started
 
 
 def certificate_pdf_unsigned(statement: CertificateStatement, seal: CertificateSeal | None) -> bytes:

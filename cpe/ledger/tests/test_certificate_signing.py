@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import re
+import runpy
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from asn1crypto import x509 as asn1_x509
@@ -19,11 +21,11 @@ from pyhanko_certvalidator import ValidationContext
 
 from accounts.backends import ADD, ADMIN_PERMISSIONS, VIEW
 from accounts.models import Role
-from cpe.ledger.certificates import signing
+from cpe.ledger.certificates import services, signing
 from cpe.ledger.certificates.seal import demo_seal_png, seal_png
-from cpe.ledger.certificates.services import certificate_for, certificate_pdf, seal_upload
+from cpe.ledger.certificates.services import certificate_for, certificate_machinery_warm, certificate_pdf, seal_upload
 from cpe.ledger.services import credit_register
-from cpe.models import CertificateSeal
+from cpe.models import Certificate, CertificateSeal
 from kjzx.api import DomainError
 from kjzx.audit import AuditEvent
 from tests.factories import as_admin, login_staff, make_active_archive
@@ -194,3 +196,28 @@ def test_staff_upload_the_seal_in_the_admin_and_new_certificates_bear_it(client,
     images = subprocess.run([shutil.which("pdfimages"), "-list", "-"], input=certificate_pdf(certificate),  # noqa: S603
                             capture_output=True, check=True).stdout.decode()
     assert " smask " in images  # the seal's transparency, kept
+
+
+# --- a web worker's start ---------------------------------------------------------------------------------
+
+def test_the_warm_up_renders_and_signs_in_memory_and_keeps_nothing(tmp_path, settings):
+    """gunicorn.conf.py's post_worker_init: the sample page rendered and signed, no row, no file, no audit."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    seconds = certificate_machinery_warm()
+    assert 0 < seconds < 60
+    assert not Certificate.objects.exists() and not AuditEvent.objects.exists()
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_warm_up_that_fails_is_logged_and_the_worker_serves_on(monkeypatch, caplog):
+    def unreadable(*args, **kwargs):
+        raise ImproperlyConfigured("Certificate signing: the key or certificate cannot be read (bad PEM).")
+
+    monkeypatch.setattr(services, "sign_pdf", unreadable)
+    assert certificate_machinery_warm() >= 0
+    assert "certificate warm-up failed" in caplog.text and "bad PEM" in caplog.text
+
+
+def test_gunicorn_warms_each_worker_from_its_settings_file():
+    config = runpy.run_path(str(Path(__file__).resolve().parents[3] / "gunicorn.conf.py"))
+    assert callable(config["post_worker_init"])
