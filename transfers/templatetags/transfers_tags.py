@@ -1,6 +1,7 @@
 """Template tags for pages outside the transfers app (个人中心), so their views need not know about transfers."""
 
 from django import template
+from django.db import connections
 from django.db.models import Value
 
 from transfers import selectors
@@ -21,6 +22,9 @@ def home_transfers(user) -> dict:
               .order_by("-created_at", "-id")[:1])
     claimable = (selectors.claimable_inbound(user).annotate(home_part=Value("claimable"))
                  .order_by("created_at", "id")[:5])
-    found = list(latest.union(claimable, all=True))
+    if connections[latest.db].features.supports_slicing_ordering_in_compound:
+        found = list(latest.union(claimable, all=True))
+    else:  # SQLite (the embedded default) refuses LIMIT inside a UNION's branches: two queries there
+        found = [*latest, *claimable]
     return {"claimable": sorted((t for t in found if t.home_part == "claimable"), key=lambda t: (t.created_at, t.pk)),
             "latest": next((t for t in found if t.home_part == "latest"), None)}
