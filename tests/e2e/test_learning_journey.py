@@ -31,7 +31,8 @@ def test_course_to_credits_and_certificate(page, browser, live_server):
     credit_register(archive=archive, year=year, subject_kind="professional", form="face_to_face", credits=60,
                     source_type="province", source_id="e2e-1", source_label="面授培训（演示）")
     LearningPolicy.objects.filter(pk=1).update(heartbeat_seconds=5)  # beats every 5 s: a short test
-    make_course("会计职业道德与诚信建设", credits=30, kind="general", lessons=1, questions=2, lesson_seconds=8)
+    make_course("会计职业道德与诚信建设", year=year, credits=30, kind="general", lessons=1, questions=2,
+                lesson_seconds=8)
 
     log_in(page, live_server, person)
     page.goto(f"{live_server.url}/cpe/courses/")

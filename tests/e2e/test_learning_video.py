@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Role
 from cpe.learning import services
@@ -30,7 +31,8 @@ def video_course():
     institution = make_institution()
     TrainingInstitution.objects.filter(pk=institution.pk).update(owner=owner)
     institution.refresh_from_db()
-    course = make_course("数电发票与会计信息化", lessons=0, questions=1, institution=institution)
+    course = make_course("数电发票与会计信息化", year=timezone.localdate().year, lessons=0, questions=1,
+                         institution=institution)
     lesson = services.lesson_save(user=owner, course=course, upload=upload(clip(SECONDS)), data={
         "title": "导学视频", "kind": "video", "duration_seconds": SECONDS})
     return course, lesson
