@@ -18,6 +18,7 @@ dates=(
   2026-12-31  # 31 December: tomorrow is in a year the working-day calendar may not know yet
   2026-09-20  # a 调休 working Sunday (chinese_calendar.is_workday is True)
   2027-01-04  # the first working day of a year the test database was not created in
+  2027-07-01  # mid-year after the last year's registration closed (31 March): 2026 is frozen
 )
 [ $# -eq 0 ] || dates=("$@")
 

@@ -19,7 +19,7 @@ from kjzx.api import DomainError
 from kjzx.models import AuditEvent
 from tests.factories import PDF_BYTES, login_staff, make_active_archive, png_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_ce_calendar")]  # courses of 2026
 
 
 def clip(seconds=3, *, audio_only=False, extension="mp4") -> bytes:

@@ -15,7 +15,7 @@ from kjzx.api import DomainError
 from records.models import Archive
 from tests.factories import make_active_archive
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_ce_calendar")]  # courses of 2026
 YEAR = 2026
 
 

@@ -20,7 +20,7 @@ from cpe.models import LearningPolicy, LearningRefusal, LearningSession, Lesson,
 from kjzx.models import AuditEvent
 from tests.factories import make_active_archive
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_ce_calendar")]  # courses of 2026
 API = "/api/v1/cpe"
 START = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
