@@ -44,3 +44,5 @@ def test_accountant_registers_logs_out_and_logs_in_again(page, live_server):
     page.get_by_role("main").get_by_role("button", name="登录").click()
     page.get_by_role("heading", name="个人中心").wait_for()
     assert User.objects.get(id_number=ID_NUMBER).last_login is not None
+    heading = page.get_by_role("heading", name="个人中心").bounding_box()  # on the phone (conftest: 390 px)
+    assert heading["y"] < page.locator(".side-menu").bounding_box()["y"]  # the page first, its menu after it
