@@ -470,12 +470,16 @@ CPE_DEADLINE_REMINDER_DAYS = sorted({int(day) for day in envlist("CPE_DEADLINE_R
                                     reverse=True)
 
 # --- Logging: no personal data in logs ---------------------------------------------------------
+QUIET_LOGGERS = {  # libraries that say too much at INFO (the test settings keep them quiet too)
+    "axes": {"level": "WARNING"},
+    "weasyprint.progress": {"level": "WARNING"},  # seven "Step N" lines for every certificate rendered
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": QUIET_LOGGERS,
 }
 
 PORTAL_NAME = _("会计之星")

@@ -47,4 +47,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CELERY_TASK_ALWAYS_EAGER = False
-LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"},
+           "loggers": QUIET_LOGGERS}  # noqa: F405

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 import runpy
 import shutil
@@ -200,10 +201,13 @@ def test_staff_upload_the_seal_in_the_admin_and_new_certificates_bear_it(client,
 
 # --- a web worker's start ---------------------------------------------------------------------------------
 
-def test_the_warm_up_renders_and_signs_in_memory_and_keeps_nothing(tmp_path, settings):
-    """gunicorn.conf.py's post_worker_init: the sample page rendered and signed, no row, no file, no audit."""
+def test_the_warm_up_renders_and_signs_in_memory_and_keeps_nothing(tmp_path, settings, caplog):
+    """gunicorn.conf.py's post_worker_init: the sample page rendered and signed, no row, no file, no audit,
+    and no line of WeasyPrint's progress in the log (seven a certificate at INFO, the portal's log level)."""
     settings.MEDIA_ROOT = str(tmp_path)
-    seconds = certificate_machinery_warm()
+    with caplog.at_level(logging.INFO):
+        seconds = certificate_machinery_warm()
+    assert not [record for record in caplog.records if record.name.startswith("weasyprint")]
     assert 0 < seconds < 60
     assert not Certificate.objects.exists() and not AuditEvent.objects.exists()
     assert not any(tmp_path.iterdir())
