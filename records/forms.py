@@ -13,7 +13,6 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.http import Http404
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -456,17 +455,11 @@ class AttachmentsForm(forms.Form):
     @classmethod
     def for_user(cls, user, data=None, files=None, *, kinds, attached=(), **options) -> AttachmentsForm:
         """The upload part of a page for ``user``: files uploaded with a form that then failed come
-        back as pending, the caller's own only (anyone else's id is skipped, as ``attachment_get``
-        answers 404 for it), of ``kinds`` and not attached already."""
+        back as pending — the caller's own only (anyone else's id is skipped), of ``kinds`` and not
+        attached already — read in one query."""
         attached = list(attached)
-        pending = []
-        for pk in cls.pending_ids(data):
-            try:
-                found = selectors.attachment_get(user, pk)
-            except Http404:
-                continue
-            if found.kind in kinds and found not in attached and found not in pending:
-                pending.append(found)
+        pending = [found for found in selectors.attachments_own(user, cls.pending_ids(data), kinds=kinds)
+                   if found not in attached]
         return cls(data, files, kinds=kinds, attached=attached, pending=pending, **options)
 
     def store(self, user) -> None:

@@ -104,6 +104,15 @@ def raise_404():
 
 # --- attachments ------------------------------------------------------------------------------
 
+def attachments_own(user, pks, *, kinds) -> list[Attachment]:
+    """The caller's own uploads among ``pks``, of ``kinds``, in the order of ``pks`` (one query): the files
+    uploaded with a form that then failed, which the page offers again."""
+    if not pks or not getattr(user, "is_authenticated", False):
+        return []
+    found = {a.pk: a for a in Attachment.objects.filter(owner=user, pk__in=pks, kind__in=list(kinds))}
+    return [found[pk] for pk in dict.fromkeys(pks) if pk in found]
+
+
 def attachment_get(user, pk) -> Attachment:
     """A scan the caller may open: their own, or one attached to something they may see.
 

@@ -9,6 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
+from records.forms import AttachmentsForm
 from records.models import Attachment
 from records.uploads import attachment_create, display_name
 from records.uploads.refusals import Refused
@@ -119,3 +120,19 @@ def test_the_users_file_name_is_only_harmless_metadata(accountant):
 def test_hostile_file_names_become_harmless_display_names(raw, shown):
     """No path, NUL, bidi override or device name survives; 200 characters at most, extension kept (security 37)."""
     assert display_name(raw) == shown
+
+
+def test_a_failed_forms_files_come_back_only_if_they_are_the_callers_own_in_one_query(
+        accountant, other_accountant, django_assert_num_queries):
+    """The ``pending`` ids a page posts back (files uploaded with a form that then failed) are the
+    browser's word: another person's file, another kind, one already attached and junk are dropped."""
+    def stored(owner, kind, side):  # each its own bytes: the same file again would be the one stored
+        return attachment_create(owner=owner, kind=kind, upload=upload(f"{side}.png", png_bytes((side, side))))
+
+    mine = [stored(accountant, "evidence", side) for side in (8, 9, 10)]
+    theirs, photo = stored(other_accountant, "evidence", 11), stored(accountant, "photo", 12)
+    posted = {"pending": ",".join(str(pk) for pk in (mine[2].pk, theirs.pk, photo.pk, mine[0].pk, mine[1].pk,
+                                                     mine[2].pk)) + ",x,-1"}
+    with django_assert_num_queries(1):
+        form = AttachmentsForm.for_user(accountant, posted, kinds=["evidence"], attached=[mine[1]])
+    assert form.pending == [mine[2], mine[0]]

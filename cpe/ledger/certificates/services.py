@@ -103,8 +103,6 @@ def certificate_issue(archive: Archive, policy: CEYear) -> Certificate:
 def sample_statement() -> CertificateStatement:
     """A full certificate held in memory, nothing read from or written to the database: a completed 2024
     with credits in four forms (the warm-up below and bench/certificate_bench.py render it)."""
-    from records.models import Archive
-
     archive = Archive(name="欧阳明华", id_type="resident_id", id_number="14050219900101101X")
     status = YearStatus(2024, True, Decimal("90"), Decimal("60"), Decimal("96.5"), Decimal("66.5"), Decimal("30"),
                         {"online": Decimal("54.5"), "face_to_face": Decimal("24"), "exam": Decimal("12"),
